@@ -231,11 +231,13 @@ mod tests {
         }
         let small = find(DEFAULT_MODEL).unwrap().unwrap();
         let mirror = small.mirror.expect("default model needs a mirror");
-        assert_ne!(mirror.name, small.repo, "mirror must not reuse the upstream id");
-        assert!(mirror
-            .files
-            .iter()
-            .any(|f| f.sha256 == "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28"));
+        assert_ne!(
+            mirror.name, small.repo,
+            "mirror must not reuse the upstream id"
+        );
+        assert!(mirror.files.iter().any(
+            |f| f.sha256 == "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28"
+        ));
         let bge = find("bge-m3").unwrap().unwrap();
         assert_eq!(bge.family, Family::XlmRoberta);
         assert_eq!(bge.pooling, Pooling::Cls);

@@ -104,7 +104,10 @@ mod tests {
         assert!(matches!(parse("tpu"), Err(DeviceError::Unknown(_))));
         assert!(matches!(parse("cuda:x"), Err(DeviceError::Unknown(_))));
         if !cfg!(feature = "cuda") {
-            assert!(matches!(parse("cuda:1"), Err(DeviceError::NotBuilt(_, "cuda"))));
+            assert!(matches!(
+                parse("cuda:1"),
+                Err(DeviceError::NotBuilt(_, "cuda"))
+            ));
         }
         assert!(dtype("bf16", &Device::Cpu).is_err());
         assert_eq!(dtype("f32", &Device::Cpu).unwrap(), DType::F32);

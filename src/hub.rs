@@ -120,8 +120,9 @@ impl HubOptions {
         let hf_cache = env_nonempty("HF_HUB_CACHE")
             .map(PathBuf::from)
             .unwrap_or_else(|| hf_home.join("hub"));
-        let offline_env = env_nonempty("HF_HUB_OFFLINE")
-            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"));
+        let offline_env = env_nonempty("HF_HUB_OFFLINE").is_some_and(|v| {
+            matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+        });
         let token = env_nonempty("HF_TOKEN").or_else(|| {
             std::fs::read_to_string(hf_home.join("token"))
                 .ok()
@@ -168,7 +169,8 @@ fn looks_like_hub_id(id: &str) -> bool {
             !p.is_empty()
                 && *p != "."
                 && *p != ".."
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         })
 }
 
@@ -192,7 +194,11 @@ pub fn resolve(spec: &str, opts: &HubOptions) -> Result<Resolved, HubError> {
 
     // 1. The Hugging Face cache.
     let cache = hf_hub::Cache::new(opts.hf_cache.clone());
-    let repo = Repo::with_revision(manifest.repo.clone(), RepoType::Model, manifest.revision.clone());
+    let repo = Repo::with_revision(
+        manifest.repo.clone(),
+        RepoType::Model,
+        manifest.revision.clone(),
+    );
     let cache_repo = cache.repo(repo.clone());
     if let Some(files) = cached_files(&cache_repo, &manifest) {
         p.log(&format!(
@@ -220,13 +226,24 @@ pub fn resolve(spec: &str, opts: &HubOptions) -> Result<Resolved, HubError> {
         match download_from_hub(&manifest, opts) {
             Ok((files, commit)) => return finish(manifest, files, Source::Hub, commit),
             Err(HubError::Hub { message, .. }) if manifest.mirror.is_some() => {
-                p.log(&format!("model: hub {} unavailable: {message}", opts.endpoint));
+                p.log(&format!(
+                    "model: hub {} unavailable: {message}",
+                    opts.endpoint
+                ));
                 tried.push(format!("hub {} ({message})", opts.endpoint));
             }
-            Err(HubError::Hub { message, endpoint, repo }) => {
+            Err(HubError::Hub {
+                message,
+                endpoint,
+                repo,
+            }) => {
                 tried.push(format!("hub {endpoint} ({message})"));
                 if message.starts_with("not found") || message.contains("401") {
-                    return Err(HubError::Hub { endpoint, repo, message });
+                    return Err(HubError::Hub {
+                        endpoint,
+                        repo,
+                        message,
+                    });
                 }
             }
             Err(e) => return Err(e),
@@ -235,7 +252,10 @@ pub fn resolve(spec: &str, opts: &HubOptions) -> Result<Resolved, HubError> {
 
     // 3. The mirror.
     if let Some(m) = manifest.mirror.clone() {
-        p.log(&format!("model: trying mirror source {} ({} {})", m.name, m.package, m.version));
+        p.log(&format!(
+            "model: trying mirror source {} ({} {})",
+            m.name, m.package, m.version
+        ));
         match mirror::ensure(&m, &opts.bantin_cache, opts.offline, p) {
             Ok((dir, record)) => {
                 let mut r = resolve_local(&dir, Some(manifest), Source::Mirror)?;
@@ -244,7 +264,9 @@ pub fn resolve(spec: &str, opts: &HubOptions) -> Result<Resolved, HubError> {
                 r.provenance.note = Some(mirror_note(&record));
                 return Ok(r);
             }
-            Err(MirrorError::Offline(name)) => tried.push(format!("mirror {name} (not cached; offline)")),
+            Err(MirrorError::Offline(name)) => {
+                tried.push(format!("mirror {name} (not cached; offline)"))
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -259,7 +281,11 @@ pub fn resolve(spec: &str, opts: &HubOptions) -> Result<Resolved, HubError> {
 fn mirror_note(r: &MirrorRecord) -> String {
     format!(
         "{} {} ({}, sha256 {}): {}",
-        r.package, r.version, r.member, &r.wheel_sha256[..12.min(r.wheel_sha256.len())], r.weights
+        r.package,
+        r.version,
+        r.member,
+        &r.wheel_sha256[..12.min(r.wheel_sha256.len())],
+        r.weights
     )
 }
 
@@ -274,7 +300,11 @@ fn cached_files(repo: &hf_hub::CacheRepo, manifest: &Manifest) -> Option<ModelFi
             if let Ok(shards) = shard_names(&idx) {
                 let paths: Option<Vec<PathBuf>> = shards.iter().map(|s| repo.get(s)).collect();
                 if let Some(paths) = paths {
-                    return Some(ModelFiles { config, tokenizer, weights: paths });
+                    return Some(ModelFiles {
+                        config,
+                        tokenizer,
+                        weights: paths,
+                    });
                 }
             }
         }
@@ -300,7 +330,11 @@ fn shard_names(index: &Path) -> Result<Vec<String>, HubError> {
     })?;
     let mut names: Vec<String> = v["weight_map"]
         .as_object()
-        .map(|m| m.values().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|m| {
+            m.values()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     names.dedup();
@@ -345,7 +379,10 @@ fn probe(opts: &HubOptions, manifest: &Manifest) -> Result<(), HubError> {
         Err(ureq::Error::Status(404, _)) => Err(hub_err(
             opts,
             &manifest.repo,
-            format!("not found (404): no repo {} at revision {}", manifest.repo, manifest.revision),
+            format!(
+                "not found (404): no repo {} at revision {}",
+                manifest.repo, manifest.revision
+            ),
         )),
         Err(ureq::Error::Status(code, _)) if code == 401 || code == 403 => Err(hub_err(
             opts,
@@ -362,11 +399,16 @@ fn download_from_hub(
 ) -> Result<(ModelFiles, Option<String>), HubError> {
     let p = &opts.progress;
     probe(opts, manifest)?;
-    p.log(&format!("model: downloading {} from {}", manifest.repo, opts.endpoint));
+    p.log(&format!(
+        "model: downloading {} from {}",
+        manifest.repo, opts.endpoint
+    ));
     let api = hf_hub::api::sync::ApiBuilder::from_cache(hf_hub::Cache::new(opts.hf_cache.clone()))
         .with_endpoint(opts.endpoint.clone())
         .with_token(opts.token.clone())
         .with_progress(false)
+        // A transfer cut short is resumed with a Range request.
+        .with_retries(2)
         .build()
         .map_err(|e| hub_err(opts, &manifest.repo, e.to_string()))?;
     let repo = api.repo(Repo::with_revision(
@@ -399,7 +441,12 @@ fn download_from_hub(
         if let Some(stem) = w.strip_suffix(".safetensors") {
             if let Ok(idx) = get(&format!("{stem}.safetensors.index.json")) {
                 let shards = shard_names(&idx)?;
-                weights = Some(shards.iter().map(|s| get(s)).collect::<Result<Vec<_>, _>>()?);
+                weights = Some(
+                    shards
+                        .iter()
+                        .map(|s| get(s))
+                        .collect::<Result<Vec<_>, _>>()?,
+                );
                 break;
             }
         }
@@ -408,17 +455,30 @@ fn download_from_hub(
                 weights = Some(vec![path]);
                 break;
             }
+            // A broken download is not a reason to try the next weights format.
+            Err(e @ HubError::Corrupt { .. }) => return Err(e),
             Err(e) => errors.push(e.to_string()),
         }
     }
     let weights = weights.ok_or_else(|| {
-        hub_err(opts, &manifest.repo, format!("no weights file: {}", errors.join("; ")))
+        hub_err(
+            opts,
+            &manifest.repo,
+            format!("no weights file: {}", errors.join("; ")),
+        )
     })?;
     let commit = config
         .parent()
         .and_then(|d| d.file_name())
         .map(|s| s.to_string_lossy().into_owned());
-    Ok((ModelFiles { config, tokenizer, weights }, commit))
+    Ok((
+        ModelFiles {
+            config,
+            tokenizer,
+            weights,
+        },
+        commit,
+    ))
 }
 
 /// hf-hub names LFS blobs by their sha256 (the hub's etag) but does not check a download
@@ -427,11 +487,27 @@ fn verify_blob(path: &Path) -> Result<(), HubError> {
     let Ok(blob) = std::fs::canonicalize(path) else {
         return Ok(());
     };
-    let name = blob.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    if name.len() != 64 || !name.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Ok(()); // git blobs are named by sha1 of the git object: nothing to compare
-    }
-    let actual = mirror::sha256_file(&blob)?;
+    let name = blob
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let hex = name.chars().all(|c| c.is_ascii_hexdigit());
+    let actual = if hex && name.len() == 64 {
+        mirror::sha256_file(&blob)?
+    } else if hex && name.len() == 40 {
+        // Small files are named by their git blob id: sha1("blob {len}\0" + content).
+        use sha1::Digest;
+        let bytes = std::fs::read(&blob).map_err(|source| HubError::Io {
+            path: blob.clone(),
+            source,
+        })?;
+        let mut h = sha1::Sha1::new();
+        h.update(format!("blob {}\0", bytes.len()).as_bytes());
+        h.update(&bytes);
+        mirror::hex(&h.finalize())
+    } else {
+        return Ok(());
+    };
     if !actual.eq_ignore_ascii_case(&name) {
         let _ = std::fs::remove_file(path);
         let _ = std::fs::remove_file(&blob);
@@ -492,8 +568,11 @@ pub fn resolve_local(
         source,
     })?;
     let model_type = cfg["model_type"].as_str().unwrap_or("bert");
-    let family = Family::from_model_type(model_type)
-        .ok_or_else(|| local(format!("model_type {model_type:?} is not supported (bert, xlm-roberta)")))?;
+    let family = Family::from_model_type(model_type).ok_or_else(|| {
+        local(format!(
+            "model_type {model_type:?} is not supported (bert, xlm-roberta)"
+        ))
+    })?;
     let name = dir
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
@@ -502,9 +581,9 @@ pub fn resolve_local(
         Some(m) => m,
         None => {
             // A local copy of a catalogue model keeps its prefixes and pooling.
-            let known = catalog::all()?.into_iter().find(|m| {
-                m.name == name || m.repo.rsplit('/').next() == Some(name.as_str())
-            });
+            let known = catalog::all()?
+                .into_iter()
+                .find(|m| m.name == name || m.repo.rsplit('/').next() == Some(name.as_str()));
             known.unwrap_or_else(|| {
                 let mut m = Manifest::adhoc(&name, "local");
                 m.pooling = sentence_transformers_pooling(dir).unwrap_or(Pooling::Mean);

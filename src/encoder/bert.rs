@@ -19,7 +19,12 @@ impl Bert {
 }
 
 impl Forward for Bert {
-    fn forward(&self, ids: &Tensor, type_ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    fn forward(
+        &self,
+        ids: &Tensor,
+        type_ids: &Tensor,
+        mask: &Tensor,
+    ) -> candle_core::Result<Tensor> {
         self.model.forward(ids, type_ids, Some(mask))
     }
 }

@@ -37,7 +37,12 @@ pub enum EncoderError {
 
 /// One model family's forward pass: hidden states `[batch, seq, hidden]` of a padded batch.
 pub trait Forward: Send + Sync {
-    fn forward(&self, ids: &Tensor, type_ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor>;
+    fn forward(
+        &self,
+        ids: &Tensor,
+        type_ids: &Tensor,
+        mask: &Tensor,
+    ) -> candle_core::Result<Tensor>;
 }
 
 /// Which prefix the model wants (e5: "query: " / "passage: ").
@@ -95,7 +100,11 @@ struct Window {
 }
 
 impl Embedder {
-    pub fn load(resolved: &Resolved, device: &Device, dtype: DType) -> Result<Embedder, EncoderError> {
+    pub fn load(
+        resolved: &Resolved,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<Embedder, EncoderError> {
         let started = Instant::now();
         let files = &resolved.files;
         let manifest = resolved.manifest.clone();
@@ -105,10 +114,11 @@ impl Embedder {
         })?;
         let cfg: serde_json::Value = serde_json::from_str(&config)
             .map_err(|e| EncoderError::Config(format!("{}: {e}", files.config.display())))?;
-        let tokenizer = Tokenizer::from_file(&files.tokenizer).map_err(|e| EncoderError::Tokenizer {
-            path: files.tokenizer.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let tokenizer =
+            Tokenizer::from_file(&files.tokenizer).map_err(|e| EncoderError::Tokenizer {
+                path: files.tokenizer.display().to_string(),
+                message: e.to_string(),
+            })?;
         let vb = load_weights(&files.weights, dtype, device)?;
         let forward: Box<dyn Forward> = match manifest.family {
             Family::Bert => Box::new(bert::Bert::load(&config, vb)?),
@@ -116,11 +126,14 @@ impl Embedder {
         };
         let dim = cfg["hidden_size"]
             .as_u64()
-            .ok_or_else(|| EncoderError::Config("config.json has no hidden_size".into()))? as usize;
+            .ok_or_else(|| EncoderError::Config("config.json has no hidden_size".into()))?
+            as usize;
         let max_pos = cfg["max_position_embeddings"].as_u64().unwrap_or(512) as usize;
         // XLM-R numbers positions from padding_idx + 1.
         let pos_limit = match manifest.family {
-            Family::XlmRoberta => max_pos.saturating_sub(cfg["pad_token_id"].as_u64().unwrap_or(1) as usize + 1),
+            Family::XlmRoberta => {
+                max_pos.saturating_sub(cfg["pad_token_id"].as_u64().unwrap_or(1) as usize + 1)
+            }
             Family::Bert => max_pos,
         };
         let max_tokens = manifest.max_tokens.min(pos_limit).max(8);
@@ -322,7 +335,11 @@ impl Embedder {
 
     /// Pooled (not yet normalised) vectors of one padded batch, each with its pooling weight
     /// (token count for mean pooling, 1 for CLS).
-    fn forward_pooled(&self, batch: &[&Window], len: usize) -> Result<Vec<(Vec<f32>, f32)>, EncoderError> {
+    fn forward_pooled(
+        &self,
+        batch: &[&Window],
+        len: usize,
+    ) -> Result<Vec<(Vec<f32>, f32)>, EncoderError> {
         let b = batch.len();
         let mut ids = Vec::with_capacity(b * len);
         let mut mask = Vec::with_capacity(b * len);
@@ -401,9 +418,11 @@ fn load_weights(
         // Reading (not mapping) keeps a truncated file a clean error instead of a SIGBUS.
         let mut tensors = std::collections::HashMap::new();
         for p in paths {
-            let loaded = candle_core::safetensors::load(p, device).map_err(|source| EncoderError::Weights {
-                path: p.display().to_string(),
-                source,
+            let loaded = candle_core::safetensors::load(p, device).map_err(|source| {
+                EncoderError::Weights {
+                    path: p.display().to_string(),
+                    source,
+                }
             })?;
             tensors.extend(loaded);
         }

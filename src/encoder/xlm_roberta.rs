@@ -24,7 +24,12 @@ impl XlmRoberta {
 }
 
 impl Forward for XlmRoberta {
-    fn forward(&self, ids: &Tensor, type_ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    fn forward(
+        &self,
+        ids: &Tensor,
+        type_ids: &Tensor,
+        mask: &Tensor,
+    ) -> candle_core::Result<Tensor> {
         self.model.forward(ids, mask, type_ids, None, None, None)
     }
 }

@@ -93,7 +93,10 @@ fn double_array(nodes: &[TrieNode]) -> Vec<u32> {
         }
         base_used[base] = true;
         let offset = (pos ^ base) as u32;
-        assert!(offset < (1 << 21), "charsmap too large for the plain offset encoding");
+        assert!(
+            offset < (1 << 21),
+            "charsmap too large for the plain offset encoding"
+        );
         units[pos] |= (offset << 10) | if n.value.is_some() { 1 << 8 } else { 0 };
         if let Some(v) = n.value {
             used[base] = true;

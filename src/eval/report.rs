@@ -1,0 +1,677 @@
+//! `bantin eval`: runs the pipeline on hand-labelled articles and scores it, next to baselines
+//! (Lead-N and lexical TextRank summaries, a TF-IDF prototype classifier) and, with `--train`,
+//! a few-shot head fitted on another labelled file. Metrics follow taxonomy/README.md.
+
+use super::metrics::{self, Interval};
+use super::rouge::{self, Rouge};
+use super::svg;
+use crate::cli::{Outcome, PipelineArgs};
+use crate::corpus::{self, Article};
+use crate::progress::Progress;
+use crate::summarize;
+use anyhow::Context;
+use clap::Args;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Labelled articles: JSON Lines with id, text, primary, themes, summary (title and date
+    /// optional); or labels only (id, primary, themes, summary) with --corpus for the texts.
+    #[arg(long, default_value = "eval/test.jsonl")]
+    pub labels: PathBuf,
+    /// Article texts for a labels-only file: a directory or a .jsonl, joined by id.
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+    /// Also fit a few-shot head on this labelled file (never the one being scored) and report
+    /// it next to zero-shot.
+    #[arg(long)]
+    pub train: Option<PathBuf>,
+    /// Report directory: report.md, report.json, per-theme F1 and confusion-matrix SVGs.
+    #[arg(long, short = 'o', default_value = "out/eval")]
+    pub out: PathBuf,
+    /// Bootstrap resamples for the 95% confidence intervals.
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub article: Article,
+    pub primary: String,
+    pub themes: Vec<String>,
+    pub summary: String,
+}
+
+#[derive(serde::Deserialize)]
+struct LabelLine {
+    id: Option<serde_json::Value>,
+    text: Option<String>,
+    title: Option<String>,
+    date: Option<String>,
+    primary: Option<String>,
+    #[serde(default)]
+    themes: Vec<String>,
+    #[serde(default)]
+    summary: String,
+}
+
+/// Reads labels; problems are reported per line and the line is skipped (unless nothing
+/// usable remains).
+pub fn load_labels(path: &Path, corpus_path: Option<&Path>) -> anyhow::Result<Vec<Item>> {
+    let (items, errors) = load_labels_checked(path, corpus_path, None)?;
+    for e in &errors {
+        eprintln!("warning: {e}");
+    }
+    Ok(items)
+}
+
+pub fn load_labels_checked(
+    path: &Path,
+    corpus_path: Option<&Path>,
+    taxonomy: Option<&crate::taxonomy::Taxonomy>,
+) -> anyhow::Result<(Vec<Item>, Vec<String>)> {
+    use unicode_normalization::UnicodeNormalization;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading labels {}", path.display()))?;
+    let texts: HashMap<String, Article> = match corpus_path {
+        Some(c) => corpus::read(c)?
+            .articles
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect(),
+        None => HashMap::new(),
+    };
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (n, line) in text.lines().enumerate() {
+        let at = format!("{}:{}", path.display(), n + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let l: LabelLine = match serde_json::from_str(line) {
+            Ok(l) => l,
+            Err(e) => {
+                errors.push(format!("{at}: malformed JSON: {e}"));
+                continue;
+            }
+        };
+        let id = match l.id {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => s,
+            Some(serde_json::Value::Number(x)) => x.to_string(),
+            _ => {
+                errors.push(format!("{at}: missing id"));
+                continue;
+            }
+        };
+        if !seen.insert(id.clone()) {
+            errors.push(format!("{at}: duplicate id {id:?}; skipped"));
+            continue;
+        }
+        let Some(primary) = l.primary else {
+            errors.push(format!("{at}: {id}: missing \"primary\""));
+            continue;
+        };
+        let mut themes = l.themes;
+        if !themes.contains(&primary) {
+            themes.insert(0, primary.clone());
+        }
+        if let Some(tax) = taxonomy {
+            let unknown: Vec<&String> = themes.iter().filter(|t| tax.index(t).is_none()).collect();
+            if !unknown.is_empty() {
+                errors.push(format!(
+                    "{at}: {id}: unknown theme id(s) {unknown:?} (the taxonomy has {:?}); skipped",
+                    tax.ids()
+                ));
+                continue;
+            }
+        }
+        let article = match (l.text, texts.get(&id)) {
+            (Some(t), _) if !t.trim().is_empty() => Article {
+                id: id.clone(),
+                title: l
+                    .title
+                    .filter(|t| !t.trim().is_empty())
+                    .map(|t| t.nfc().collect()),
+                date: l.date,
+                url: None,
+                source: None,
+                text: t.nfc().collect(),
+                origin: at.clone(),
+            },
+            (_, Some(a)) => a.clone(),
+            _ => {
+                errors.push(format!(
+                    "{at}: {id}: no text (neither a \"text\" key nor an article with this id in --corpus)"
+                ));
+                continue;
+            }
+        };
+        items.push(Item {
+            article,
+            primary,
+            themes,
+            summary: l.summary.nfc().collect(),
+        });
+    }
+    if items.is_empty() {
+        anyhow::bail!(
+            "{}: no usable labelled articles ({} problems)",
+            path.display(),
+            errors.len()
+        );
+    }
+    Ok((items, errors))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassifierReport {
+    pub name: String,
+    pub primary_accuracy: Interval,
+    pub micro_f1: Interval,
+    pub macro_f1: Interval,
+    pub per_theme: Vec<metrics::ThemeScore>,
+    pub confusion: Vec<Vec<usize>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryReport {
+    pub name: String,
+    pub rouge1: Interval,
+    pub rouge2: Interval,
+    pub rougel: Interval,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Timings {
+    pub model_load_s: f64,
+    pub prototypes_s: f64,
+    pub analysis_s: f64,
+    pub embedding_s: f64,
+    pub classify_and_summarise_s: f64,
+    pub articles_per_s: f64,
+    pub sentences: usize,
+    pub tokens: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub labels: String,
+    pub articles: usize,
+    pub skipped: Vec<String>,
+    pub model: crate::hub::Provenance,
+    pub taxonomy: String,
+    pub themes: Vec<String>,
+    pub classifiers: Vec<ClassifierReport>,
+    pub summarisers: Vec<SummaryReport>,
+    pub timings: Timings,
+    pub verdicts: Vec<String>,
+}
+
+fn classifier_report(
+    name: &str,
+    items: &[&Item],
+    pred_primary: &[String],
+    pred_sets: &[Vec<String>],
+    themes: &[String],
+    iters: usize,
+) -> ClassifierReport {
+    let gold_p: Vec<String> = items.iter().map(|i| i.primary.clone()).collect();
+    let gold_s: Vec<Vec<String>> = items.iter().map(|i| i.themes.clone()).collect();
+    let pick = |v: &[String], idx: &[usize]| idx.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
+    let picks =
+        |v: &[Vec<String>], idx: &[usize]| idx.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
+    let n = items.len();
+    let acc = metrics::bootstrap(
+        n,
+        |idx| metrics::accuracy(&pick(&gold_p, idx), &pick(pred_primary, idx)),
+        iters,
+        1,
+    );
+    let micro = metrics::bootstrap(
+        n,
+        |idx| metrics::set_metrics(&picks(&gold_s, idx), &picks(pred_sets, idx), themes).micro_f1,
+        iters,
+        2,
+    );
+    let macro_ = metrics::bootstrap(
+        n,
+        |idx| metrics::set_metrics(&picks(&gold_s, idx), &picks(pred_sets, idx), themes).macro_f1,
+        iters,
+        3,
+    );
+    let full = metrics::set_metrics(&gold_s, pred_sets, themes);
+    ClassifierReport {
+        name: name.to_string(),
+        primary_accuracy: acc,
+        micro_f1: micro,
+        macro_f1: macro_,
+        per_theme: full.per_theme,
+        confusion: metrics::confusion(&gold_p, pred_primary, themes),
+    }
+}
+
+fn summary_report(name: &str, scores: &[Rouge], iters: usize) -> SummaryReport {
+    let n = scores.len();
+    let stat = |f: fn(&Rouge) -> f64, seed| {
+        metrics::bootstrap(
+            n,
+            |idx| idx.iter().map(|&i| f(&scores[i])).sum::<f64>() / idx.len().max(1) as f64,
+            iters,
+            seed,
+        )
+    };
+    SummaryReport {
+        name: name.to_string(),
+        rouge1: stat(|r| r.r1, 11),
+        rouge2: stat(|r| r.r2, 12),
+        rougel: stat(|r| r.rl, 13),
+    }
+}
+
+pub fn run(args: EvalArgs, progress: &Progress) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
+    let taxonomy = crate::taxonomy::Taxonomy::load(args.pipeline.themes.as_deref())?;
+    let (items, skipped) =
+        load_labels_checked(&args.labels, args.corpus.as_deref(), Some(&taxonomy))?;
+    for s in &skipped {
+        progress.warn(s);
+    }
+    let embedder = crate::cli::load_embedder(&args.pipeline.model, progress)?;
+    let model_load_s = started.elapsed().as_secs_f64();
+    let loaded = crate::cli::Loaded { embedder, taxonomy };
+    let classifier = crate::cli::classifier_for(&args.pipeline, &loaded)?;
+    let main_name = match &args.pipeline.head {
+        Some(p) => format!("bantin few-shot ({})", p.display()),
+        None => "bantin zero-shot".to_string(),
+    };
+    let t0 = std::time::Instant::now();
+    let analyzer = crate::pipeline::Analyzer::new(
+        &loaded.embedder,
+        &loaded.taxonomy,
+        classifier,
+        crate::cli::options_for(&args.pipeline),
+    )?;
+    let prototypes_s = t0.elapsed().as_secs_f64();
+    let articles: Vec<Article> = items.iter().map(|i| i.article.clone()).collect();
+    let before = loaded.embedder.stats();
+    let t1 = std::time::Instant::now();
+    let (analyses, errors) =
+        crate::cli::analyze_all(&analyzer, &articles, args.pipeline.chunk, progress);
+    let analysis_s = t1.elapsed().as_secs_f64();
+    let after = loaded.embedder.stats();
+    let embedding_s = (after.forward_time + after.tokenize_time).as_secs_f64()
+        - (before.forward_time + before.tokenize_time).as_secs_f64();
+
+    let by_id: HashMap<&str, &Item> = items.iter().map(|i| (i.article.id.as_str(), i)).collect();
+    let scored: Vec<&Item> = analyses
+        .iter()
+        .map(|a| by_id[a.result.id.as_str()])
+        .collect();
+    let themes = loaded.taxonomy.ids();
+    let iters = args.bootstrap;
+
+    let mut classifiers = Vec::new();
+    let pred_p: Vec<String> = analyses.iter().map(|a| a.result.primary.clone()).collect();
+    let pred_s: Vec<Vec<String>> = analyses
+        .iter()
+        .map(|a| a.result.themes.iter().map(|t| t.id.clone()).collect())
+        .collect();
+    classifiers.push(classifier_report(
+        &main_name, &scored, &pred_p, &pred_s, &themes, iters,
+    ));
+
+    if let Some(train_path) = &args.train {
+        if std::fs::canonicalize(train_path).ok() == std::fs::canonicalize(&args.labels).ok() {
+            anyhow::bail!(
+                "--train must not be the file being scored ({})",
+                train_path.display()
+            );
+        }
+        let (train_items, _) = load_labels_checked(train_path, None, Some(&loaded.taxonomy))?;
+        let train_articles: Vec<Article> = train_items.iter().map(|i| i.article.clone()).collect();
+        let (train_an, _) =
+            crate::cli::analyze_all(&analyzer, &train_articles, args.pipeline.chunk, progress);
+        let tid: HashMap<&str, &Item> = train_items
+            .iter()
+            .map(|i| (i.article.id.as_str(), i))
+            .collect();
+        let data: Vec<_> = train_an
+            .iter()
+            .filter_map(|a| {
+                let it = tid.get(a.result.id.as_str())?;
+                let gold = loaded.taxonomy.index(&it.primary)?;
+                let set = it
+                    .themes
+                    .iter()
+                    .filter_map(|t| loaded.taxonomy.index(t))
+                    .collect();
+                Some((a.features.clone(), gold, set))
+            })
+            .collect();
+        let head = crate::classify::Head::train(
+            "eval-few-shot",
+            &loaded.embedder.provenance.model,
+            &loaded.taxonomy,
+            &data,
+        );
+        let fs = crate::classify::Classifier::FewShot(head);
+        let cls: Vec<_> = analyses
+            .iter()
+            .map(|a| fs.classify(&a.features, &loaded.taxonomy))
+            .collect();
+        let p: Vec<String> = cls.iter().map(|c| c.primary.clone()).collect();
+        let s: Vec<Vec<String>> = cls
+            .iter()
+            .map(|c| c.themes.iter().map(|t| t.id.clone()).collect())
+            .collect();
+        let name = format!(
+            "bantin few-shot (trained on {}, {} articles)",
+            train_path.display(),
+            data.len()
+        );
+        classifiers.push(classifier_report(&name, &scored, &p, &s, &themes, iters));
+    }
+
+    // Lexical baselines on the same cleaned sentences.
+    let cleaned: Vec<Vec<String>> = scored
+        .iter()
+        .map(|it| {
+            let c = corpus::clean::clean(&it.article.text);
+            corpus::segment::sentences(&c.text)
+                .into_iter()
+                .map(|s| s.text)
+                .collect()
+        })
+        .collect();
+    let docs: Vec<String> = cleaned.iter().map(|s| s.join(" ")).collect();
+    let theme_texts: Vec<(String, String)> = loaded
+        .taxonomy
+        .themes
+        .iter()
+        .map(|t| {
+            (
+                t.id.clone(),
+                format!("{} {} {}", t.name, t.description, t.examples.join(" ")),
+            )
+        })
+        .collect();
+    let mut fit_docs: Vec<&str> = docs.iter().map(String::as_str).collect();
+    fit_docs.extend(theme_texts.iter().map(|(_, t)| t.as_str()));
+    let tfidf = crate::lexical::TfIdf::fit(&fit_docs);
+    let lex: Vec<Vec<(String, f32)>> = docs
+        .iter()
+        .map(|d| crate::lexical::classify(&tfidf, d, &theme_texts))
+        .collect();
+    let lex_p: Vec<String> = lex.iter().map(|r| r[0].0.clone()).collect();
+    let lex_s: Vec<Vec<String>> = lex
+        .iter()
+        .map(|r| {
+            let top = r[0].1;
+            r.iter()
+                .take(4)
+                .filter(|(_, s)| *s >= 0.75 * top && *s > 0.0)
+                .map(|(id, _)| id.clone())
+                .collect()
+        })
+        .collect();
+    classifiers.push(classifier_report(
+        "lexical TF-IDF prototypes (no neural model)",
+        &scored,
+        &lex_p,
+        &lex_s,
+        &themes,
+        iters,
+    ));
+
+    // Summaries.
+    let n_sent = match args.pipeline.words {
+        Some(_) => 2,
+        None => args.pipeline.sentences.max(1),
+    };
+    let ours: Vec<Rouge> = analyses
+        .iter()
+        .zip(&scored)
+        .map(|(a, it)| rouge::rouge(&a.result.summary, &it.summary))
+        .collect();
+    let eligible = |sents: &[String], title: Option<&str>| -> Vec<String> {
+        let e: Vec<String> = sents
+            .iter()
+            .filter(|s| {
+                summarize::words(s) >= 8
+                    && !summarize::is_fragment(s)
+                    && Some(s.trim()) != title.map(str::trim)
+            })
+            .cloned()
+            .collect();
+        if e.is_empty() {
+            sents.to_vec()
+        } else {
+            e
+        }
+    };
+    let mut lead = Vec::new();
+    let mut textrank = Vec::new();
+    for (sents, it) in cleaned.iter().zip(&scored) {
+        let el = eligible(sents, it.article.title.as_deref());
+        let refs: Vec<&str> = el.iter().map(String::as_str).collect();
+        let l: Vec<&str> = crate::lexical::lead(&refs, n_sent)
+            .into_iter()
+            .map(|i| refs[i])
+            .collect();
+        lead.push(rouge::rouge(&l.join(" "), &it.summary));
+        let t: Vec<&str> = crate::lexical::textrank(&tfidf, &refs, n_sent)
+            .into_iter()
+            .map(|i| refs[i])
+            .collect();
+        textrank.push(rouge::rouge(&t.join(" "), &it.summary));
+    }
+    let summ_name = match args.pipeline.words {
+        Some(w) => format!("bantin extractive ({w} words)"),
+        None => format!("bantin extractive ({n_sent} sentences)"),
+    };
+    let summarisers = vec![
+        summary_report(&summ_name, &ours, iters),
+        summary_report(&format!("Lead-{n_sent}"), &lead, iters),
+        summary_report(&format!("lexical TextRank-{n_sent}"), &textrank, iters),
+    ];
+
+    let stats = loaded.embedder.stats();
+    let timings = Timings {
+        model_load_s,
+        prototypes_s,
+        analysis_s,
+        embedding_s,
+        classify_and_summarise_s: (analysis_s - embedding_s).max(0.0),
+        articles_per_s: analyses.len() as f64 / analysis_s.max(1e-9),
+        sentences: analyses.iter().map(|a| a.result.sentences).sum(),
+        tokens: stats.tokens,
+    };
+    let mut verdicts = Vec::new();
+    let (m, l) = (&classifiers[0], classifiers.last().expect("lexical row"));
+    verdicts.push(format!(
+        "{} the lexical baseline on primary accuracy ({:.3} vs {:.3}) and {} on theme micro-F1 ({:.3} vs {:.3}).",
+        if m.primary_accuracy.value > l.primary_accuracy.value { "Beats" } else { "Does NOT beat" },
+        m.primary_accuracy.value,
+        l.primary_accuracy.value,
+        if m.micro_f1.value > l.micro_f1.value { "beats it" } else { "does NOT beat it" },
+        m.micro_f1.value,
+        l.micro_f1.value
+    ));
+    for (base, label) in [(&summarisers[1], "Lead"), (&summarisers[2], "TextRank")] {
+        let s = &summarisers[0];
+        let both = s.rouge1.value > base.rouge1.value && s.rouge2.value > base.rouge2.value;
+        verdicts.push(format!(
+            "Summaries {} {label} on ROUGE-1 and ROUGE-2 ({:.1}/{:.1} vs {:.1}/{:.1}).",
+            if both { "beat" } else { "do NOT beat" },
+            s.rouge1.value,
+            s.rouge2.value,
+            base.rouge1.value,
+            base.rouge2.value
+        ));
+    }
+    let mut skipped_all = skipped.clone();
+    skipped_all.extend(
+        errors
+            .iter()
+            .map(|e| format!("{}: {}", e.origin, e.message)),
+    );
+    let report = Report {
+        labels: args.labels.display().to_string(),
+        articles: analyses.len(),
+        skipped: skipped_all,
+        model: loaded.embedder.provenance.clone(),
+        taxonomy: format!("{} v{}", loaded.taxonomy.name, loaded.taxonomy.version),
+        themes: themes.clone(),
+        classifiers,
+        summarisers,
+        timings,
+        verdicts,
+    };
+    write_report(&report, &args.out)?;
+    print!("{}", headline(&report));
+    progress.info(&format!("report: {}", args.out.join("report.md").display()));
+    Ok(if report.skipped.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Partial
+    })
+}
+
+fn ci(i: &Interval, scale: f64, digits: usize) -> String {
+    format!(
+        "{:.d$} [{:.d$}, {:.d$}]",
+        i.value * scale,
+        i.low * scale,
+        i.high * scale,
+        d = digits
+    )
+}
+
+pub fn headline(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} articles from {} · model {} ({:?})",
+        r.articles, r.labels, r.model.model, r.model.source
+    );
+    let _ = writeln!(
+        s,
+        "| classifier | primary accuracy | theme micro-F1 | theme macro-F1 |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|");
+    for c in &r.classifiers {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            c.name,
+            ci(&c.primary_accuracy, 1.0, 3),
+            ci(&c.micro_f1, 1.0, 3),
+            ci(&c.macro_f1, 1.0, 3)
+        );
+    }
+    let _ = writeln!(s, "\n| summariser | ROUGE-1 | ROUGE-2 | ROUGE-L |");
+    let _ = writeln!(s, "|---|---|---|---|");
+    for m in &r.summarisers {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            m.name,
+            ci(&m.rouge1, 1.0, 1),
+            ci(&m.rouge2, 1.0, 1),
+            ci(&m.rougel, 1.0, 1)
+        );
+    }
+    let t = &r.timings;
+    let _ = writeln!(
+        s,
+        "\nmodel load {:.1}s · analysis {:.1}s ({:.2} articles/s; embedding {:.1}s, classification + summaries {:.2}s) · {} sentences, {} tokens",
+        t.model_load_s, t.analysis_s, t.articles_per_s, t.embedding_s, t.classify_and_summarise_s, t.sentences, t.tokens
+    );
+    for v in &r.verdicts {
+        let _ = writeln!(s, "- {v}");
+    }
+    s
+}
+
+fn write_report(r: &Report, out: &Path) -> anyhow::Result<()> {
+    use crate::output::write_atomic;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut md = String::new();
+    let _ = writeln!(md, "# bantin evaluation\n");
+    let _ = writeln!(
+        md,
+        "Labels: `{}` · taxonomy {} · model {} ({:?}, {}) · 95% bootstrap intervals in brackets.\n",
+        r.labels, r.taxonomy, r.model.model, r.model.source, r.model.device
+    );
+    md.push_str(&headline(r));
+    let main = &r.classifiers[0];
+    let _ = writeln!(md, "\n## Per theme ({})\n", main.name);
+    let _ = writeln!(
+        md,
+        "| theme | precision | recall | F1 | support | predicted |\n|---|---|---|---|---|---|"
+    );
+    for t in &main.per_theme {
+        let _ = writeln!(
+            md,
+            "| {} | {:.3} | {:.3} | {:.3} | {} | {} |",
+            t.id, t.precision, t.recall, t.f1, t.support, t.predicted
+        );
+    }
+    let _ = writeln!(md, "\n![per-theme F1](theme_f1.svg)\n\n## Confusion of primary themes (rows gold, columns predicted)\n");
+    let short: Vec<String> = r
+        .themes
+        .iter()
+        .map(|t| t.chars().take(6).collect())
+        .collect();
+    let _ = writeln!(md, "| gold \\ pred | {} |", short.join(" | "));
+    let _ = writeln!(md, "|---|{}", "---|".repeat(short.len()));
+    for (t, row) in r.themes.iter().zip(&main.confusion) {
+        let _ = writeln!(
+            md,
+            "| {} | {} |",
+            t,
+            row.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
+    let _ = writeln!(md, "\n![confusion matrix](confusion.svg)\n");
+    if !r.skipped.is_empty() {
+        let _ = writeln!(md, "## Skipped\n");
+        for s in &r.skipped {
+            let _ = writeln!(md, "- {s}");
+        }
+    }
+    write_atomic(&out.join("report.md"), md.as_bytes())?;
+    write_atomic(
+        &out.join("report.json"),
+        serde_json::to_string_pretty(r)?.as_bytes(),
+    )?;
+    let series: Vec<(String, Vec<f64>)> = r
+        .classifiers
+        .iter()
+        .map(|c| (c.name.clone(), c.per_theme.iter().map(|t| t.f1).collect()))
+        .collect();
+    write_atomic(
+        &out.join("theme_f1.svg"),
+        svg::grouped_bar_chart("Theme-set F1 per theme", &r.themes, &series, 1.0).as_bytes(),
+    )?;
+    write_atomic(
+        &out.join("confusion.svg"),
+        svg::heatmap(
+            &format!("Primary theme: {}", main.name),
+            &r.themes,
+            &r.themes,
+            &main.confusion,
+        )
+        .as_bytes(),
+    )?;
+    Ok(())
+}

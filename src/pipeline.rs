@@ -1,0 +1,358 @@
+//! One article's way through bantin: clean → split into sentences → embed → classify →
+//! summarise. Articles are processed in chunks so that the encoder sees full batches; a
+//! failure inside a chunk is retried article by article, so one bad article fails alone.
+
+use crate::classify::{self, Classification, Classifier, Prototypes, ThemeScore};
+use crate::corpus::{clean, segment, Article, ItemError};
+use crate::encoder::{Embedder, Role};
+use crate::hub::Provenance;
+use crate::summarize::{self, Candidate, Length};
+use crate::taxonomy::Taxonomy;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArticleResult {
+    pub id: String,
+    pub title: Option<String>,
+    pub date: Option<String>,
+    pub source: Option<String>,
+    pub url: Option<String>,
+    pub origin: String,
+    pub primary: String,
+    pub themes: Vec<ThemeOut>,
+    pub summary: String,
+    pub summary_sentences: Vec<usize>,
+    pub sentences: usize,
+    pub words: usize,
+    pub furniture_removed: usize,
+    pub classifier: String,
+    pub warnings: Vec<String>,
+    pub provenance: Provenance,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ThemeOut {
+    pub id: String,
+    pub name: String,
+    pub score: f32,
+    pub share: f32,
+}
+
+impl From<&ThemeScore> for ThemeOut {
+    fn from(t: &ThemeScore) -> Self {
+        ThemeOut {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            score: (t.score * 10000.0).round() / 10000.0,
+            share: (t.share * 1000.0).round() / 1000.0,
+        }
+    }
+}
+
+/// The result plus what the digest needs and nobody else: vectors and sentence texts. Stored
+/// whole in the state store and in `analyses.jsonl`, so shards can be merged into one digest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Analysis {
+    pub result: ArticleResult,
+    pub centroid: Vec<f32>,
+    pub summary_vectors: Vec<Vec<f32>>,
+    pub summary_texts: Vec<String>,
+    pub features: classify::Features,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub length: Length,
+    pub summary: summarize::Params,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            length: Length::Sentences(2),
+            summary: summarize::Params::default(),
+        }
+    }
+}
+
+pub struct Analyzer<'a> {
+    pub embedder: &'a Embedder,
+    pub taxonomy: &'a Taxonomy,
+    pub prototypes: Prototypes,
+    pub classifier: Classifier,
+    pub options: Options,
+}
+
+struct Prepared {
+    article: Article,
+    cleaned: clean::Cleaned,
+    sentences: Vec<segment::Sentence>,
+    date: Option<String>,
+}
+
+impl<'a> Analyzer<'a> {
+    pub fn new(
+        embedder: &'a Embedder,
+        taxonomy: &'a Taxonomy,
+        classifier: Classifier,
+        options: Options,
+    ) -> Result<Analyzer<'a>, classify::ClassifyError> {
+        let mut prototypes = Prototypes::build(embedder, taxonomy)?;
+        let cache = calibration_cache(embedder, taxonomy);
+        prototypes.calibrate(embedder, classify::BACKGROUND, Some(&cache))?;
+        Ok(Analyzer {
+            embedder,
+            taxonomy,
+            prototypes,
+            classifier,
+            options,
+        })
+    }
+
+    fn prepare(&self, article: &Article) -> Result<Prepared, String> {
+        let cleaned = clean::clean(&article.text);
+        let sentences: Vec<segment::Sentence> = segment::sentences(&cleaned.text)
+            .into_iter()
+            .filter(|s| !s.text.trim().is_empty())
+            .collect();
+        if sentences.is_empty() {
+            return Err("no text left after removing page furniture".into());
+        }
+        let date = article
+            .date
+            .clone()
+            .or_else(|| removed_date(&cleaned.removed));
+        Ok(Prepared {
+            article: article.clone(),
+            cleaned,
+            sentences,
+            date,
+        })
+    }
+
+    /// Analyses a chunk of articles; errors are per article.
+    pub fn analyze(&self, articles: &[Article]) -> Vec<Result<Analysis, ItemError>> {
+        let mut prepared = Vec::with_capacity(articles.len());
+        for a in articles {
+            prepared.push(self.prepare(a).map_err(|message| ItemError {
+                origin: a.origin.clone(),
+                id: Some(a.id.clone()),
+                message,
+            }));
+        }
+        let ok: Vec<&Prepared> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
+        let mut done = match self.run(&ok) {
+            Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
+            Err(_) if ok.len() > 1 => ok
+                .iter()
+                .map(|p| self.run(&[p]).map(|mut v| v.remove(0)))
+                .collect(),
+            Err(e) => vec![Err(e)],
+        }
+        .into_iter();
+        prepared
+            .iter()
+            .map(|p| match p {
+                Err(e) => Err(e.clone()),
+                Ok(p) => done
+                    .next()
+                    .unwrap_or_else(|| Err("internal: missing result".into()))
+                    .map_err(|message| ItemError {
+                        origin: p.article.origin.clone(),
+                        id: Some(p.article.id.clone()),
+                        message,
+                    }),
+            })
+            .collect()
+    }
+
+    fn run(&self, items: &[&Prepared]) -> Result<Vec<Analysis>, String> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut texts: Vec<&str> = Vec::new();
+        for p in items {
+            texts.extend(p.sentences.iter().map(|s| s.text.as_str()));
+            texts.push(p.article.title.as_deref().unwrap_or(""));
+        }
+        let embedded = self
+            .embedder
+            .embed(&texts, Role::Passage)
+            .map_err(|e| format!("embedding failed: {e}"))?;
+        let mut offset = 0;
+        let mut out = Vec::with_capacity(items.len());
+        for p in items {
+            let n = p.sentences.len();
+            let sents = &embedded[offset..offset + n];
+            let title_vec = &embedded[offset + n];
+            offset += n + 1;
+            out.push(self.finish(p, sents, title_vec));
+        }
+        Ok(out)
+    }
+
+    fn finish(
+        &self,
+        p: &Prepared,
+        sents: &[crate::encoder::Embedding],
+        title: &crate::encoder::Embedding,
+    ) -> Analysis {
+        let vectors: Vec<Vec<f32>> = sents.iter().map(|e| e.vector.clone()).collect();
+        let weights: Vec<f32> = p
+            .sentences
+            .iter()
+            .map(|s| (summarize::words(&s.text) as f32).clamp(3.0, 60.0))
+            .collect();
+        let mut centroid = vec![0f32; self.embedder.dim()];
+        for (v, w) in vectors.iter().zip(&weights) {
+            for (c, x) in centroid.iter_mut().zip(v) {
+                *c += x * w;
+            }
+        }
+        crate::encoder::l2_normalise(&mut centroid);
+        let sims = self.prototypes.sims(&vectors);
+        let features = classify::features(&sims, &weights, self.taxonomy.themes.len());
+        let Classification {
+            primary,
+            themes,
+            classifier,
+        } = self.classifier.classify(&features, self.taxonomy);
+
+        let title_text = p.article.title.as_deref().unwrap_or("").trim();
+        // The headline is shown above the summary: repeating it inside adds nothing.
+        let cands: Vec<Candidate> = p
+            .sentences
+            .iter()
+            .zip(&vectors)
+            .map(|(s, v)| Candidate {
+                text: if s.text.trim() == title_text {
+                    ""
+                } else {
+                    s.text.as_str()
+                },
+                vector: v,
+            })
+            .collect();
+        let title_vec = (!title_text.is_empty()).then_some(title.vector.as_slice());
+        let chosen = summarize::select(
+            &cands,
+            &centroid,
+            title_vec,
+            self.options.length,
+            &self.options.summary,
+        );
+        let summary_texts: Vec<String> = chosen
+            .iter()
+            .map(|&i| p.sentences[i].text.trim().to_string())
+            .collect();
+        let mut warnings = Vec::new();
+        let windowed = sents.iter().filter(|e| e.windows > 1).count();
+        if windowed > 0 {
+            warnings.push(format!(
+                "{windowed} sentence(s) longer than the model's {} tokens were embedded in overlapping windows",
+                self.embedder.max_tokens()
+            ));
+        }
+        let words: usize = p.sentences.iter().map(|s| summarize::words(&s.text)).sum();
+        Analysis {
+            result: ArticleResult {
+                id: p.article.id.clone(),
+                title: p.article.title.clone(),
+                date: p.date.clone(),
+                source: p.article.source.clone(),
+                url: p.article.url.clone(),
+                origin: p.article.origin.clone(),
+                primary,
+                themes: themes.iter().map(ThemeOut::from).collect(),
+                summary: summary_texts.join(" "),
+                summary_sentences: chosen.clone(),
+                sentences: p.sentences.len(),
+                words,
+                furniture_removed: p.cleaned.removed.len(),
+                classifier,
+                warnings,
+                provenance: self.embedder.provenance.clone(),
+            },
+            summary_vectors: chosen.iter().map(|&i| vectors[i].clone()).collect(),
+            summary_texts,
+            centroid,
+            features,
+        }
+    }
+}
+
+fn calibration_cache(embedder: &Embedder, taxonomy: &Taxonomy) -> std::path::PathBuf {
+    use sha2::Digest;
+    let p = &embedder.provenance;
+    let key = format!(
+        "{}|{}|{}|{}",
+        p.model,
+        p.weights_sha256.as_deref().unwrap_or("-"),
+        taxonomy.fingerprint(),
+        crate::mirror::hex(&sha2::Sha256::digest(classify::BACKGROUND.as_bytes()))
+    );
+    let h = crate::mirror::hex(&sha2::Sha256::digest(key.as_bytes()));
+    crate::hub::bantin_cache_dir()
+        .join("calibration")
+        .join(format!("{}.json", &h[..24]))
+}
+
+/// The publication date among removed furniture: a dateline ("vietq 16:14 19/06/2023") first,
+/// since a lone date line is often the site's "today" banner.
+pub fn removed_date(removed: &[clean::Removal]) -> Option<String> {
+    let pick = |reason: clean::Reason| {
+        removed
+            .iter()
+            .filter(|r| r.reason == reason)
+            .find_map(|r| find_date(&r.text))
+    };
+    pick(clean::Reason::Dateline).or_else(|| pick(clean::Reason::LoneDate))
+}
+
+/// The first dd/mm/yyyy (or d/m/yyyy) in a line, as yyyy-mm-dd.
+pub fn find_date(s: &str) -> Option<String> {
+    let b: Vec<char> = s.chars().collect();
+    for i in 0..b.len() {
+        let rest: String = b[i..].iter().take(10).collect();
+        let parts: Vec<&str> = rest.splitn(3, '/').collect();
+        if parts.len() == 3 && (i == 0 || !b[i - 1].is_ascii_digit()) {
+            let d = parts[0];
+            let m = parts[1];
+            let y: String = parts[2]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            if (1..=2).contains(&d.len())
+                && (1..=2).contains(&m.len())
+                && y.len() == 4
+                && d.chars().all(|c| c.is_ascii_digit())
+                && m.chars().all(|c| c.is_ascii_digit())
+            {
+                let (dd, mm): (u32, u32) = (d.parse().ok()?, m.parse().ok()?);
+                if (1..=31).contains(&dd) && (1..=12).contains(&mm) {
+                    return Some(format!("{y}-{mm:02}-{dd:02}"));
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_furniture_lines() {
+        assert_eq!(
+            find_date("vietq 16:14 19/06/2023").as_deref(),
+            Some("2023-06-19")
+        );
+        assert_eq!(
+            find_date("Thứ Ba, 2/4/2024 08:15 (GMT+7)").as_deref(),
+            Some("2024-04-02")
+        );
+        assert_eq!(find_date("5,05% trong năm"), None);
+        assert_eq!(find_date("45/13/2024"), None);
+    }
+}
