@@ -60,20 +60,16 @@ pub struct Duplicate {
     pub similarity: f32,
 }
 
-/// Two reports are the same story when their texts are this close in meaning and share this
-/// much wording; meaning alone is not enough, since all articles on one policy look alike to
-/// the encoder.
-pub const DUP_COSINE: f32 = 0.93;
-pub const DUP_OVERLAP: f32 = 0.35;
-
-fn shingles(a: &Analysis) -> std::collections::HashSet<String> {
-    let toks = crate::eval::rouge::tokens(&a.summary_texts.join(" "));
-    toks.windows(2).map(|w| w.join(" ")).collect()
-}
+/// Two reports are the same story when they share much wording (estimated Jaccard overlap of
+/// 4-syllable shingles, as agency copy republished with edits does), or some wording and
+/// nearly the same meaning (a rewrite). Meaning alone is not enough: all articles on one
+/// policy look alike to a small encoder.
+pub const DUP_JACCARD: f32 = 0.3;
+pub const DUP_REWRITE_JACCARD: f32 = 0.05;
+pub const DUP_REWRITE_COSINE: f32 = 0.95;
 
 /// Groups near-duplicates; returns for each article the index of its group's first article.
 pub fn group_duplicates(analyses: &[Analysis]) -> Vec<usize> {
-    let sh: Vec<_> = analyses.iter().map(shingles).collect();
     let mut rep: Vec<usize> = (0..analyses.len()).collect();
     for i in 0..analyses.len() {
         if rep[i] != i {
@@ -83,13 +79,9 @@ pub fn group_duplicates(analyses: &[Analysis]) -> Vec<usize> {
             if rep[j] != j {
                 continue;
             }
+            let jac = crate::pipeline::jaccard(&analyses[i].minhash, &analyses[j].minhash);
             let cos = dot(&analyses[i].centroid, &analyses[j].centroid);
-            if cos < DUP_COSINE {
-                continue;
-            }
-            let inter = sh[i].intersection(&sh[j]).count() as f32;
-            let smaller = sh[i].len().min(sh[j].len()).max(1) as f32;
-            if inter / smaller >= DUP_OVERLAP || cos >= 0.985 {
+            if jac >= DUP_JACCARD || (jac >= DUP_REWRITE_JACCARD && cos >= DUP_REWRITE_COSINE) {
                 rep[j] = i;
             }
         }

@@ -49,6 +49,67 @@ impl From<&ThemeScore> for ThemeOut {
     }
 }
 
+/// A headline for an article that came without one: its first line when that reads as a
+/// headline, else its opening words.
+pub fn derive_title(first: &str) -> String {
+    let first = first.trim();
+    if summarize::is_fragment(first) {
+        return first.to_string();
+    }
+    let words: Vec<&str> = first.split_whitespace().collect();
+    if words.len() <= 16 {
+        first.to_string()
+    } else {
+        format!("{}…", words[..14].join(" "))
+    }
+}
+
+/// MinHash signature of the text's 4-syllable shingles: the estimated Jaccard overlap of two
+/// articles is the share of equal slots. Near-duplicates (one story, two outlets) share much
+/// wording; articles that only share a topic do not.
+pub fn minhash(text: &str) -> Vec<u32> {
+    const SLOTS: usize = 64;
+    let toks = crate::eval::rouge::tokens(text);
+    let mut sig = vec![u32::MAX; SLOTS];
+    if toks.len() < 4 {
+        return sig;
+    }
+    for w in toks.windows(4) {
+        let mut h: u64 = 0xcbf29ce484222325;
+        for t in w {
+            for b in t.as_bytes() {
+                h ^= *b as u64;
+                h = h.wrapping_mul(0x100000001b3);
+            }
+            h ^= 0xff;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        for (k, slot) in sig.iter_mut().enumerate() {
+            // One hash per slot from one 64-bit hash (xorshift-multiply mixing with a slot key).
+            let mut x = h ^ (k as u64).wrapping_mul(0x9E3779B97F4A7C15);
+            x ^= x >> 33;
+            x = x.wrapping_mul(0xff51afd7ed558ccd);
+            x ^= x >> 33;
+            let v = (x >> 32) as u32;
+            if v < *slot {
+                *slot = v;
+            }
+        }
+    }
+    sig
+}
+
+pub fn jaccard(a: &[u32], b: &[u32]) -> f32 {
+    if a.is_empty() || a.len() != b.len() {
+        return 0.0;
+    }
+    a.iter()
+        .zip(b)
+        .filter(|(x, y)| x == y && **x != u32::MAX)
+        .count() as f32
+        / a.len() as f32
+}
+
 /// The result plus what the digest needs and nobody else: vectors and sentence texts. Stored
 /// whole in the state store and in `analyses.jsonl`, so shards can be merged into one digest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -58,6 +119,8 @@ pub struct Analysis {
     pub summary_vectors: Vec<Vec<f32>>,
     pub summary_texts: Vec<String>,
     pub features: classify::Features,
+    #[serde(default)]
+    pub minhash: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -85,6 +148,8 @@ pub struct Analyzer<'a> {
 
 struct Prepared {
     article: Article,
+    /// The sentence a missing headline was derived from: not summary material.
+    title_sentence: Option<usize>,
     cleaned: clean::Cleaned,
     sentences: Vec<segment::Sentence>,
     date: Option<String>,
@@ -122,8 +187,16 @@ impl<'a> Analyzer<'a> {
             .date
             .clone()
             .or_else(|| removed_date(&cleaned.removed));
+        let mut article = article.clone();
+        let title_sentence = if article.title.is_none() {
+            article.title = Some(derive_title(&sentences[0].text));
+            Some(0)
+        } else {
+            None
+        };
         Ok(Prepared {
-            article: article.clone(),
+            article,
+            title_sentence,
             cleaned,
             sentences,
             date,
@@ -224,8 +297,9 @@ impl<'a> Analyzer<'a> {
             .sentences
             .iter()
             .zip(&vectors)
-            .map(|(s, v)| Candidate {
-                text: if s.text.trim() == title_text {
+            .enumerate()
+            .map(|(i, (s, v))| Candidate {
+                text: if s.text.trim() == title_text || p.title_sentence == Some(i) {
                     ""
                 } else {
                     s.text.as_str()
@@ -277,6 +351,7 @@ impl<'a> Analyzer<'a> {
             summary_texts,
             centroid,
             features,
+            minhash: minhash(&p.cleaned.text),
         }
     }
 }
@@ -341,6 +416,30 @@ pub fn find_date(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minhash_estimates_overlap() {
+        let a = "Bộ Công Thương vừa công bố kế hoạch phát triển công nghiệp hỗ trợ giai đoạn 2025 đến 2030 với nhiều ưu đãi mới cho doanh nghiệp linh kiện";
+        let b = format!("{a} và các nhà cung cấp trong nước");
+        let c = "Tỉnh Bắc Ninh thu hút thêm vốn đầu tư nước ngoài vào các khu công nghiệp mới trong sáu tháng đầu năm nay theo báo cáo";
+        assert!(jaccard(&minhash(a), &minhash(&b)) > 0.6);
+        assert!(jaccard(&minhash(a), &minhash(c)) < 0.1);
+        assert_eq!(
+            jaccard(&minhash("ngắn"), &minhash("ngắn")),
+            0.0,
+            "too short to compare"
+        );
+    }
+
+    #[test]
+    fn derived_titles() {
+        assert_eq!(
+            derive_title("Kết hợp công nghiệp hoá và đô thị"),
+            "Kết hợp công nghiệp hoá và đô thị"
+        );
+        let long = "Ủy viên Bộ Chính trị, Trưởng ban Kinh tế Trung ương Trần Tuấn Anh, Trưởng Ban chỉ đạo; Bộ trưởng Bộ Công Thương tham dự buổi làm việc.";
+        assert!(derive_title(long).ends_with('…'));
+    }
 
     #[test]
     fn dates_in_furniture_lines() {

@@ -223,9 +223,9 @@ fn read_file(path: &Path, batch: &mut Batch) {
         batch.error(origin, Some(stem), "no text after removing markup");
         return;
     }
-    let title = title
-        .filter(|t| !t.trim().is_empty())
-        .or_else(|| first_line(&text));
+    // Plain text has no markup for a title: the pipeline takes the first line that survives
+    // cleaning (a raw first line is often a menu or a date).
+    let title = title.filter(|t| !t.trim().is_empty());
     batch.articles.push(Article {
         id: stem,
         title,
@@ -256,13 +256,6 @@ fn markdown(text: &str) -> (Option<String>, String) {
         out.push('\n');
     }
     (title, out)
-}
-
-fn first_line(text: &str) -> Option<String> {
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .map(|l| l.chars().take(200).collect())
 }
 
 #[derive(Deserialize)]
@@ -326,7 +319,7 @@ fn read_jsonl(bytes: &[u8], origin: &str, batch: &mut Batch) {
             s.map(|s| s.nfc().collect::<String>())
                 .filter(|s| !s.trim().is_empty())
         };
-        let title = nfc(a.title).or_else(|| first_line(&body));
+        let title = nfc(a.title);
         batch.articles.push(Article {
             id,
             title,
