@@ -110,6 +110,13 @@ pub enum Command {
         after_help = "Example:\n  for i in 0 1 2; do bantin digest corpus --shard $i/3 --out out/shard-$i; done\n  bantin merge out/shard-0 out/shard-1 out/shard-2 --out out/digest"
     )]
     Merge(MergeArgs),
+    /// Compare models (speed, memory, quality) and the PyTorch reference on the same sentences.
+    #[command(
+        after_help = "Examples:\n  bantin bench --speed-only\n  bantin bench --models multilingual-e5-small,paraphrase-multilingual-MiniLM-L12-v2\n  bantin bench --peer-python peer-venv/bin/python --peer-script peer_baseline.py --runs 3"
+    )]
+    Bench(crate::bench::BenchArgs),
+    #[command(hide = true)]
+    BenchWorker(crate::bench::WorkerArgs),
     /// Classify newly arrived files in a folder: each new or changed file once, recorded in
     /// the state store; prints one JSON line per new article.
     Inbox(InboxArgs),
@@ -322,6 +329,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Eval(args) => crate::eval::report::run(args, &progress),
         Command::Merge(args) => merge(args, &progress),
         Command::Inbox(args) => inbox(args, &progress),
+        Command::Bench(args) => crate::bench::run(args, &progress),
+        Command::BenchWorker(args) => crate::bench::worker(args, &progress),
     }
 }
 
@@ -790,10 +799,18 @@ fn digest(args: DigestArgs, progress: &Progress) -> anyhow::Result<Outcome> {
     })
 }
 
-/// The article's date, from the input or from its dateline.
+/// The article's date as yyyy-mm-dd, from the input (ISO, or dd/mm/yyyy as Vietnamese sites
+/// write it) or else from its dateline. Dates are compared as text, so any other form would
+/// filter wrongly: it counts as no date.
 fn article_date(a: &crate::corpus::Article) -> Option<String> {
     if let Some(d) = &a.date {
-        return Some(d.chars().take(10).collect());
+        let iso: String = d.trim().chars().take(10).collect();
+        if parse_date(&iso).is_ok() {
+            return Some(iso);
+        }
+        if let Some(d) = crate::pipeline::find_date(d) {
+            return Some(d);
+        }
     }
     crate::pipeline::removed_date(&crate::corpus::clean::clean(&a.text).removed)
 }

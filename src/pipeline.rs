@@ -123,6 +123,12 @@ pub struct Analysis {
     pub minhash: Vec<u32>,
 }
 
+/// Sentences of one article that are embedded. News articles have tens; a file with thousands
+/// is a dump, a log or a whole gazette, and embedding all of it would take minutes to hours on a
+/// CPU. Beyond this, only the first sentences are classified and summarised, and the result
+/// carries a warning with the article's full sentence count: never a silent cut.
+pub const MAX_SENTENCES: usize = 500;
+
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     pub length: Length,
@@ -142,6 +148,7 @@ pub struct Analyzer<'a> {
     pub embedder: &'a Embedder,
     pub taxonomy: &'a Taxonomy,
     pub prototypes: Prototypes,
+    pub lexical: classify::LexicalPrototypes,
     pub classifier: Classifier,
     pub options: Options,
 }
@@ -152,6 +159,8 @@ struct Prepared {
     title_sentence: Option<usize>,
     cleaned: clean::Cleaned,
     sentences: Vec<segment::Sentence>,
+    /// Sentences in the article before the [`MAX_SENTENCES`] cut.
+    total_sentences: usize,
     date: Option<String>,
 }
 
@@ -165,10 +174,12 @@ impl<'a> Analyzer<'a> {
         let mut prototypes = Prototypes::build(embedder, taxonomy)?;
         let cache = calibration_cache(embedder, taxonomy);
         prototypes.calibrate(embedder, classify::BACKGROUND, Some(&cache))?;
+        let lexical = classify::LexicalPrototypes::build(taxonomy, classify::BACKGROUND);
         Ok(Analyzer {
             embedder,
             taxonomy,
             prototypes,
+            lexical,
             classifier,
             options,
         })
@@ -176,13 +187,15 @@ impl<'a> Analyzer<'a> {
 
     fn prepare(&self, article: &Article) -> Result<Prepared, String> {
         let cleaned = clean::clean(&article.text);
-        let sentences: Vec<segment::Sentence> = segment::sentences(&cleaned.text)
+        let mut sentences: Vec<segment::Sentence> = segment::sentences(&cleaned.text)
             .into_iter()
             .filter(|s| !s.text.trim().is_empty())
             .collect();
         if sentences.is_empty() {
             return Err("no text left after removing page furniture".into());
         }
+        let total_sentences = sentences.len();
+        sentences.truncate(MAX_SENTENCES);
         let date = article
             .date
             .clone()
@@ -199,6 +212,7 @@ impl<'a> Analyzer<'a> {
             title_sentence,
             cleaned,
             sentences,
+            total_sentences,
             date,
         })
     }
@@ -284,7 +298,9 @@ impl<'a> Analyzer<'a> {
         }
         crate::encoder::l2_normalise(&mut centroid);
         let sims = self.prototypes.sims(&vectors);
-        let features = classify::features(&sims, &weights, self.taxonomy.themes.len());
+        let mut features = classify::features(&sims, &weights, self.taxonomy.themes.len());
+        let body: Vec<&str> = p.sentences.iter().map(|s| s.text.as_str()).collect();
+        features.lexical = self.lexical.scores(&body.join(" "));
         let Classification {
             primary,
             themes,
@@ -320,6 +336,13 @@ impl<'a> Analyzer<'a> {
             .map(|&i| p.sentences[i].text.trim().to_string())
             .collect();
         let mut warnings = Vec::new();
+        if p.total_sentences > p.sentences.len() {
+            warnings.push(format!(
+                "article has {} sentences: only the first {} were classified and summarised",
+                p.total_sentences,
+                p.sentences.len()
+            ));
+        }
         let windowed = sents.iter().filter(|e| e.windows > 1).count();
         if windowed > 0 {
             warnings.push(format!(

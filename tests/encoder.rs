@@ -12,7 +12,38 @@ fn load(dir: &std::path::Path) -> Embedder {
     let resolved = hub::resolve_local(dir, None, Source::Local).expect("resolve tiny model dir");
     let device = bantin::device::parse("cpu").expect("cpu device");
     let dtype = bantin::device::dtype("f32", &device).expect("f32");
-    Embedder::load(&resolved, &device, dtype).expect("load tiny model")
+    let mut e = Embedder::load(&resolved, &device, dtype).expect("load tiny model");
+    // The invariance tests compare fresh forward passes, not cached vectors.
+    e.cache_limit = 0;
+    e
+}
+
+#[test]
+fn the_cache_returns_what_a_fresh_pass_computes() {
+    let dir = TempDir::new("enc-cache");
+    TinyModel::bert(dir.path());
+    let mut e = load(dir.path());
+    e.cache_limit = 1000;
+    let texts = [
+        "công nghiệp hóa",
+        "chuyển đổi số quốc gia",
+        "công nghiệp hóa",
+    ];
+    let first = e.embed(&texts, Role::Passage).unwrap();
+    assert_eq!(
+        first[0].vector, first[2].vector,
+        "a duplicate inside one call"
+    );
+    let again = e.embed(&texts[..2], Role::Passage).unwrap();
+    assert_eq!(again[1].vector, first[1].vector);
+    assert!(e.stats().cache_hits >= 3);
+    let fresh = load(dir.path()).embed(&texts[..2], Role::Passage).unwrap();
+    for (a, b) in again.iter().zip(&fresh) {
+        assert!(cosine(&a.vector, &b.vector) >= 0.9999);
+    }
+    // Another role is another text for the model.
+    let q = e.embed(&texts[..1], Role::Query).unwrap();
+    assert_eq!(q.len(), 1);
 }
 
 fn tiny() -> (TempDir, Embedder) {

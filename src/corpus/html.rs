@@ -5,9 +5,14 @@
 //! in reading order with paragraph boundaries. A tolerant tokenizer feeds one forward pass that
 //! turns block elements into line breaks. Elements that are page chrome are skipped whole, but
 //! only when their end tag exists: an unclosed `<nav>` must not swallow the article after it.
+//! Chrome is recognised by tag name (`<nav>`, `<footer>`...) and, since most sites build their
+//! cookie banners, top bars, ad slots and "Tin liên quan" boxes out of plain `<div>`s, by the
+//! `class` and `id` attributes too (`chrome_token` below states the exact rule). A chrome-looking
+//! element that holds the headline or most of the page's prose is kept: that is a mislabelled or
+//! mis-paired wrapper, not chrome.
 //!
-//! The result still contains in-article furniture (bylines, share buttons, "Tin liên quan");
-//! removing that is [`crate::corpus::clean`]'s job.
+//! The result still contains furniture the markup does not label (bylines, captions, unclassed
+//! share links or "Tin liên quan" lists); removing that is [`crate::corpus::clean`]'s job.
 
 use std::borrow::Cow;
 
@@ -26,7 +31,8 @@ pub struct HtmlText {
 /// treated as text or skipped.
 pub fn html_to_text(html: &str) -> HtmlText {
     let tokens = tokenize(html);
-    let pairs = pair_skipped_elements(&tokens);
+    let pairs = pair_elements(&tokens);
+    let chrome_skip = chrome_to_skip(&tokens, &pairs);
 
     let mut out = TextOut::default();
     let mut open: Vec<&str> = Vec::new();
@@ -37,10 +43,24 @@ pub fn html_to_text(html: &str) -> HtmlText {
     let mut i = 0;
     while i < tokens.len() {
         match &tokens[i] {
-            Tok::Start { name, self_closing } => {
+            Tok::Start {
+                name,
+                self_closing,
+                chrome,
+            } => {
                 let name = name.as_str();
-                if is_skipped(name, &open) {
+                let chrome_skipped =
+                    chrome_skip[i] && !(*chrome == Some(Chrome::Masthead) && in_article(&open));
+                if is_skipped(name, &open) || chrome_skipped {
                     if let Some(end) = pairs[i] {
+                        // The skipped element still separates what comes before and after it.
+                        match block_kind(name) {
+                            Block::Paragraph => out.block(2),
+                            Block::Line => out.block(1),
+                            Block::LineBreak => out.line_break(),
+                            Block::Cell => out.space(),
+                            Block::Inline => {}
+                        }
                         i = end + 1;
                         continue;
                     }
@@ -112,10 +132,12 @@ pub fn html_to_text(html: &str) -> HtmlText {
 
 #[derive(Debug)]
 enum Tok<'a> {
-    /// Tag names are ASCII-lowercased; attributes are not kept because nothing here needs them.
+    /// Tag names are ASCII-lowercased. Of the attributes only the verdict on `class` and `id`
+    /// is kept: whether they mark the element as page chrome.
     Start {
         name: String,
         self_closing: bool,
+        chrome: Option<Chrome>,
     },
     End {
         name: String,
@@ -137,6 +159,7 @@ const RAW_TEXT: &[&str] = &[
 fn tokenize(html: &str) -> Vec<Tok<'_>> {
     let bytes = html.as_bytes();
     let mut toks = Vec::new();
+    let mut raw_ends = Vec::new();
     let mut i = 0;
     let mut text_start = 0;
     while i < bytes.len() {
@@ -174,17 +197,28 @@ fn tokenize(html: &str) -> Vec<Tok<'_>> {
                 break;
             };
             let self_closing = close > after_name && bytes[close - 1] == b'/';
+            let chrome = if STRUCTURAL.contains(&name.as_str()) || is_void(&name) {
+                None
+            } else {
+                let (class, id) = class_and_id(&html[after_name..close]);
+                chrome_attr(class.as_deref()).or_else(|| chrome_attr(id.as_deref()))
+            };
             i = close + 1;
             text_start = i;
-            let raw = RAW_TEXT.contains(&name.as_str()) && !self_closing;
+            let mut needle = Vec::with_capacity(name.len() + 2);
+            needle.extend_from_slice(b"</");
+            needle.extend_from_slice(name.as_bytes());
+            // HTML ignores "/>" on elements that are not void: `<script src="x"/>code</script>`
+            // is a script running to its end tag, and its code is no text. Only without an end
+            // tag was it really empty (XHTML).
+            let raw = RAW_TEXT.contains(&name.as_str())
+                && (!self_closing || raw_end_after(&mut raw_ends, bytes, i, &name, &needle));
             toks.push(Tok::Start {
                 name: name.clone(),
-                self_closing,
+                self_closing: self_closing && !raw,
+                chrome,
             });
             if raw {
-                let mut needle = Vec::with_capacity(name.len() + 2);
-                needle.extend_from_slice(b"</");
-                needle.extend_from_slice(name.as_bytes());
                 let end = find_ci(bytes, i, &needle).unwrap_or(bytes.len());
                 toks.push(Tok::Raw {
                     name: name.clone(),
@@ -205,6 +239,27 @@ fn tokenize(html: &str) -> Vec<Tok<'_>> {
     }
     push_text(&mut toks, html, text_start, bytes.len().max(text_start));
     toks
+}
+
+/// Whether `needle` (`</name`) occurs at or after `from`. The last search per element name is
+/// remembered, so that a page of many `<script/>` without end tags is not scanned to its end once
+/// per tag.
+fn raw_end_after(
+    memo: &mut Vec<(String, usize, Option<usize>)>,
+    bytes: &[u8],
+    from: usize,
+    name: &str,
+    needle: &[u8],
+) -> bool {
+    if let Some((_, searched, found)) = memo.iter().find(|(n, ..)| n == name) {
+        if *searched <= from && found.is_none_or(|f| f >= from) {
+            return found.is_some();
+        }
+    }
+    let found = find_ci(bytes, from, needle);
+    memo.retain(|(n, ..)| n != name);
+    memo.push((name.to_string(), from, found));
+    found.is_some()
 }
 
 fn push_text<'a>(toks: &mut Vec<Tok<'a>>, html: &'a str, start: usize, end: usize) {
@@ -280,24 +335,28 @@ fn is_skipped(name: &str, open: &[&str]) -> bool {
     }
     // A <header> inside <article> or <main> is the article's own header: it holds the headline,
     // which the cleaner wants to see. Only the site-wide header is chrome.
-    !(name == "header" && open.iter().any(|o| matches!(*o, "article" | "main")))
+    !(name == "header" && in_article(open))
 }
 
-/// For every skippable start tag, the index of its matching end tag, paired by nesting per
-/// element name. Unmatched start tags get `None` so that their content is kept.
-fn pair_skipped_elements(tokens: &[Tok<'_>]) -> Vec<Option<usize>> {
+fn in_article(open: &[&str]) -> bool {
+    open.iter().any(|o| matches!(*o, "article" | "main"))
+}
+
+/// For every start tag, the index of its matching end tag, paired by nesting per element name.
+/// Unmatched start tags get `None` so that, if they are chrome, their content is kept anyway.
+fn pair_elements(tokens: &[Tok<'_>]) -> Vec<Option<usize>> {
     let mut pairs = vec![None; tokens.len()];
-    let mut stacks: Vec<(&str, Vec<usize>)> = SKIPPED.iter().map(|n| (*n, Vec::new())).collect();
+    let mut stacks: Vec<(&str, Vec<usize>)> = Vec::new();
     for (i, tok) in tokens.iter().enumerate() {
         match tok {
             Tok::Start {
                 name,
                 self_closing: false,
-            } => {
-                if let Some((_, stack)) = stacks.iter_mut().find(|(n, _)| *n == name.as_str()) {
-                    stack.push(i);
-                }
-            }
+                ..
+            } if !is_void(name) => match stacks.iter_mut().find(|(n, _)| *n == name.as_str()) {
+                Some((_, stack)) => stack.push(i),
+                None => stacks.push((name.as_str(), vec![i])),
+            },
             Tok::End { name } => {
                 if let Some((_, stack)) = stacks.iter_mut().find(|(n, _)| *n == name.as_str()) {
                     if let Some(start) = stack.pop() {
@@ -309,6 +368,318 @@ fn pair_skipped_elements(tokens: &[Tok<'_>]) -> Vec<Option<usize>> {
         }
     }
     pairs
+}
+
+/// What a chrome `class` or `id` says the element is. Only the difference matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chrome {
+    /// Banners, bars, widgets and boxes: never article text.
+    Widget,
+    /// The site's logo or name. An `<h1>` inside one is the masthead, not the headline.
+    Logo,
+    /// `class="header"`, `id="footer"`: the site-wide header or footer, except inside
+    /// `<article>`/`<main>`, where (like the `<header>` tag) it belongs to the article.
+    Masthead,
+}
+
+/// Elements never skipped for their class: pages put state classes on them
+/// (`<body class="has-cookie-banner">`), and they hold everything.
+const STRUCTURAL: &[&str] = &["html", "body", "main"];
+
+/// Parts (see [`chrome_token`]) that mark chrome on their own. Exact matches only, so that
+/// `sharepoint` is not `share` and `adress` is not `ad`.
+#[rustfmt::skip]
+const CHROME_WORDS: &[&str] = &[
+    // Adverts.
+    "ad", "ads", "adv", "advs", "adsense", "adsbygoogle", "qc", "quangcao",
+    // Pop-ups and modal dialogs.
+    "modal",
+    // Top bars and utility bars.
+    "topbar", "topnav", "toolbar", "utility", "utilities",
+    // Breadcrumbs and the section label above the headline.
+    "breadcrumb", "breadcrumbs", "cate", "category", "categories", "chuyenmuc",
+    // Share, social and comment widgets.
+    "share", "shares", "sharing", "sharebar", "sharebox", "sharethis", "addthis", "social",
+    "socials", "chiase", "comment", "comments", "binhluan",
+    // Related-news boxes.
+    "related", "lienquan", "tinlienquan",
+    // Newsletter and subscription boxes.
+    "subscribe", "subscription", "newsletter", "newsletters",
+    // Back to top.
+    "backtotop", "gotop", "totop", "scrolltop",
+];
+
+/// Word stems that mark chrome at the start of any part: `cookiebar`, `advertisement`,
+/// `popup2`, `gdprnotice`. Each is long and specific enough not to begin an ordinary word.
+const CHROME_STEMS: &[&str] = &[
+    "cookie",
+    "gdpr",
+    "consent",
+    "advert",
+    "quangcao",
+    "popup",
+    "breadcrumb",
+    "newsletter",
+    "tinlienquan",
+];
+
+/// Runs of consecutive parts that mark chrome: `top-bar`, `quang-cao`, `tin-lien-quan`.
+const CHROME_PHRASES: &[&[&str]] = &[
+    &["quang", "cao"],
+    &["top", "bar"],
+    &["top", "nav"],
+    &["top", "header"],
+    &["header", "top"],
+    &["tin", "lien", "quan"],
+    &["lien", "quan"],
+    &["binh", "luan"],
+    &["chia", "se"],
+    &["chuyen", "muc"],
+    &["to", "top"],
+    &["go", "top"],
+    &["back", "top"],
+    &["scroll", "top"],
+];
+
+/// The site's name or logo.
+const LOGO_WORDS: &[&str] = &["logo", "brand", "sitename", "sitelogo"];
+const LOGO_PHRASES: &[&[&str]] = &[&["site", "name"], &["site", "title"]];
+
+/// A class token whose first part says the page *lacks* or *has* the thing: `no-ads`,
+/// `has-sidebar-ads` describe the container, they do not make it an ad.
+const NEGATIONS: &[&str] = &["no", "not", "without", "has", "with"];
+
+/// Whether a `class` or `id` value marks its element as chrome: the first token that does
+/// decides. See [`chrome_token`].
+fn chrome_attr(value: Option<&str>) -> Option<Chrome> {
+    value?.split_ascii_whitespace().find_map(chrome_token)
+}
+
+/// The rule for one class token (or an id).
+///
+/// The token is cut into parts at `-` and `_` (so BEM's `__`/`--` too) and at lower-to-upper
+/// camelCase boundaries, and lowercased: `article__cate` is `article` + `cate`, `boxRelated` is
+/// `box` + `related`. It is chrome when
+/// - a part is one of [`CHROME_WORDS`] (`share`, `ads`, `related`, `quangcao`...) exactly,
+/// - a part begins with one of [`CHROME_STEMS`] (`cookie…`, `gdpr…`, `advert…`, `popup…`), or
+/// - consecutive parts spell one of [`CHROME_PHRASES`] (`top-bar`, `tin-lien-quan`, `quang-cao`),
+///
+/// and the logo/brand words work the same way. The whole tokens `header`/`footer` (also
+/// `site-header`, `masthead`...) are the site header and footer. Never chrome: a token whose first
+/// part is a negation (`no-ads`), and any match inside a part (`sharepoint`, `headline`,
+/// `download`, `article-body`, `news-content` all have no chrome part).
+fn chrome_token(token: &str) -> Option<Chrome> {
+    let parts = token_parts(token);
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let first = *parts.first()?;
+    if NEGATIONS.contains(&first) && parts.len() > 1 {
+        return None;
+    }
+    match parts.as_slice() {
+        ["header" | "footer" | "masthead" | "siteheader" | "sitefooter"]
+        | ["site" | "page" | "main", "header" | "footer"]
+        | ["header" | "footer", "wrapper" | "wrap" | "container"] => return Some(Chrome::Masthead),
+        _ => {}
+    }
+    let has_phrase = |phrases: &[&[&str]]| {
+        phrases
+            .iter()
+            .any(|ph| parts.windows(ph.len()).any(|w| w == *ph))
+    };
+    if parts.iter().any(|p| LOGO_WORDS.contains(p)) || has_phrase(LOGO_PHRASES) {
+        return Some(Chrome::Logo);
+    }
+    if parts
+        .iter()
+        .any(|p| CHROME_WORDS.contains(p) || CHROME_STEMS.iter().any(|stem| p.starts_with(stem)))
+        || has_phrase(CHROME_PHRASES)
+    {
+        return Some(Chrome::Widget);
+    }
+    None
+}
+
+fn token_parts(token: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in token.chars() {
+        if c == '-' || c == '_' {
+            if !cur.is_empty() {
+                parts.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !cur.is_empty() {
+            parts.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        cur.extend(c.to_lowercase());
+    }
+    if !cur.is_empty() {
+        parts.push(cur);
+    }
+    parts
+}
+
+/// The `class` and `id` values from the attribute text of a start tag (what follows the tag
+/// name). Attribute names are case-insensitive; values may be double-, single- or unquoted. The
+/// first occurrence wins, as in browsers.
+fn class_and_id(attrs: &str) -> (Option<String>, Option<String>) {
+    let bytes = attrs.as_bytes();
+    let (mut class, mut id) = (None, None);
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_whitespace() || bytes[i] == b'/' {
+            i += 1;
+            continue;
+        }
+        let name_start = i;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() && !matches!(bytes[i], b'=' | b'/')
+        {
+            i += 1;
+        }
+        let name = &attrs[name_start..i];
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let mut value = None;
+        if bytes.get(i) == Some(&b'=') {
+            i += 1;
+            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            match bytes.get(i) {
+                Some(&q @ (b'"' | b'\'')) => {
+                    let end = find(bytes, i + 1, &[q]).unwrap_or(bytes.len());
+                    value = Some(&attrs[i + 1..end]);
+                    i = end + 1;
+                }
+                _ => {
+                    let start = i;
+                    while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                        i += 1;
+                    }
+                    value = Some(&attrs[start..i]);
+                }
+            }
+        }
+        let slot = if name.eq_ignore_ascii_case("class") {
+            &mut class
+        } else if name.eq_ignore_ascii_case("id") {
+            &mut id
+        } else {
+            continue;
+        };
+        if slot.is_none() {
+            *slot = Some(decode_entities(value.unwrap_or("")).into_owned());
+        }
+    }
+    (class, id)
+}
+
+/// For every start token, whether it is chrome by its class or id and may be skipped whole:
+/// its end tag was found, and it holds neither the headline nor most of the article.
+///
+/// The second condition is what makes attribute matching safe. Pairing end tags by name goes
+/// wrong on broken markup (an unclosed `<div class="ads">` takes the `</div>` of the article
+/// wrapper), and some sites put chrome-sounding classes on the article's own wrapper; in both
+/// cases the element holds the headline or the bulk of the prose, and is kept.
+fn chrome_to_skip(tokens: &[Tok<'_>], pairs: &[Option<usize>]) -> Vec<bool> {
+    let n = tokens.len();
+    // Visible characters before each token, in all text and in <p> text.
+    let mut text_before = vec![0usize; n + 1];
+    let mut p_before = vec![0usize; n + 1];
+    let mut in_p = false;
+    let mut h1s = Vec::new();
+    for (i, tok) in tokens.iter().enumerate() {
+        let (mut text, mut p) = (0, 0);
+        match tok {
+            Tok::Start { name, .. } => {
+                if name == "h1" {
+                    h1s.push(i);
+                }
+                if name == "p" {
+                    in_p = true;
+                } else if matches!(block_kind(name), Block::Paragraph) {
+                    // A block start closes an open <p>, as in browsers.
+                    in_p = false;
+                }
+            }
+            Tok::End { name } if name == "p" => in_p = false,
+            Tok::Text(s) => {
+                text = s.chars().filter(|c| !c.is_whitespace()).count();
+                if in_p {
+                    p = text;
+                }
+            }
+            _ => {}
+        }
+        text_before[i + 1] = text_before[i] + text;
+        p_before[i + 1] = p_before[i] + p;
+    }
+
+    let span = |i: usize| pairs[i].map(|end| (i, end));
+    // The headline: an <h1> not inside the logo, unless the logo holds the only ones.
+    let logo_spans: Vec<(usize, usize)> = tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| {
+            matches!(
+                t,
+                Tok::Start {
+                    chrome: Some(Chrome::Logo),
+                    ..
+                }
+            )
+        })
+        .filter_map(|(i, _)| span(i))
+        .collect();
+    let mut headlines: Vec<usize> = h1s
+        .iter()
+        .copied()
+        .filter(|h| !logo_spans.iter().any(|(s, e)| s <= h && h < e))
+        .collect();
+    if headlines.is_empty() {
+        headlines = h1s;
+    }
+
+    // Where the article text is: in <p>s when they hold at least half the page's text,
+    // otherwise (text in <div>s and <br>s) all text counts.
+    let (total_text, total_p) = (text_before[n], p_before[n]);
+    let use_p = total_p > 0 && total_p * 2 >= total_text;
+
+    let mut skip = vec![false; n];
+    for (i, tok) in tokens.iter().enumerate() {
+        let Tok::Start {
+            name,
+            chrome: Some(_),
+            ..
+        } = tok
+        else {
+            continue;
+        };
+        let Some((start, end)) = span(i) else {
+            continue;
+        };
+        // An unclosed <p> ends at the next <p>: a pairing across one is not the element's end.
+        if name == "p"
+            && tokens[start + 1..end]
+                .iter()
+                .any(|t| matches!(t, Tok::Start { name, .. } if name == "p"))
+        {
+            continue;
+        }
+        let holds_headline = headlines.iter().any(|h| start <= *h && *h < end);
+        let holds_article = if use_p {
+            (p_before[end] - p_before[start]) * 2 > total_p
+        } else {
+            (text_before[end] - text_before[start]) * 2 > total_text
+        };
+        skip[i] = !holds_headline && !holds_article;
+    }
+    skip
 }
 
 enum Block {
@@ -447,6 +818,7 @@ fn find_title(tokens: &[Tok<'_>]) -> Option<String> {
             Tok::Start {
                 name,
                 self_closing: false,
+                ..
             } if name == "svg" => svg_depth += 1,
             Tok::End { name } if name == "svg" => svg_depth = svg_depth.saturating_sub(1),
             Tok::Raw { name, content } if name == "title" && svg_depth == 0 => {
@@ -762,6 +1134,16 @@ mod tests {
     }
 
     #[test]
+    fn self_closed_scripts_still_hide_their_code() {
+        let h = "<p>Trước.</p><script src=\"a.js\"/>var x = 1;</script><STYLE/>.a{}</style>\
+            <p>Sau.</p>";
+        assert_eq!(html_to_text(h).text, "Trước.\n\nSau.");
+        // XHTML: no end tag, so the element really is empty and the text after it stays.
+        let x = "<script src=\"a.js\"/><p>Còn lại.</p><script src=\"b.js\"/><p>Hết.</p>";
+        assert_eq!(html_to_text(x).text, "Còn lại.\n\nHết.");
+    }
+
+    #[test]
     fn malformed_documents_do_not_panic_and_keep_text() {
         let cases = [
             "<p>Mở <b>không đóng <i>mãi",
@@ -797,6 +1179,207 @@ mod tests {
         assert_eq!(html_to_text("\u{FEFF}<p>BOM</p>").text, "BOM");
         let broken_quote = html_to_text("<p class=\"x>Trích dẫn hỏng</p><p>Tiếp</p>").text;
         assert!(broken_quote.contains("Tiếp"), "{broken_quote:?}");
+    }
+
+    #[test]
+    fn cookie_banner_div_is_dropped() {
+        let html = "<body><div class=\"cookie-banner\" id=\"cookie-consent\">\
+            <p>Chúng tôi sử dụng cookie để cải thiện trải nghiệm.</p><button>Đồng ý</button></div>\
+            <div class=\"thong-bao-cookie\">Trang web này sử dụng cookie.</div>\
+            <div id=\"gdpr-banner\" class=\"banner\">Website sử dụng cookie.</div>\
+            <article><h1>Tiêu đề</h1><p>Đoạn đầu của bài viết, dài hơn thông báo cookie.</p>\
+            <p>Đoạn thứ hai của bài viết.</p></article></body>";
+        let got = html_to_text(html);
+        assert_eq!(
+            got.text,
+            "Tiêu đề\n\nĐoạn đầu của bài viết, dài hơn thông báo cookie.\n\nĐoạn thứ hai của bài viết."
+        );
+    }
+
+    #[test]
+    fn widgets_in_divs_are_dropped_like_nav() {
+        let html =
+            "<div class=\"top-bar\">Hà Nội, Thứ Bảy 18/05/2024 | <a>Đăng nhập</a> | RSS</div>\
+            <div class=\"header\"><div class=\"logo\"><a>Báo Mẫu</a></div></div>\
+            <div class=\"breadcrumb\"><a>Trang chủ</a> » <a>Kinh tế</a></div>\
+            <div class=\"main\"><div class=\"article__cate\">Kinh tế</div><h1>Tiêu đề</h1>\
+            <div class=\"article-body\"><p>Đoạn một.</p><div class=\"box-quangcao\">QC</div>\
+            <p>Đoạn hai.</p></div><div class=\"social\">Chia sẻ: Facebook</div>\
+            <ul class=\"tin-lien-quan\"><li>Bài khác</li></ul><div class=\"boxRelated\">Xem</div>\
+            <div id=\"popup-dang-ky\">Đăng ký</div><div class=\"modal fade\">Hộp</div>\
+            <div class=\"newsletter-form\">Nhận bản tin</div><a class=\"back-to-top\">Lên đầu</a>\
+            <div class=\"fb-comments\">Bình luận</div></div>\
+            <div class=\"footer\">Bản quyền</div>";
+        let got = html_to_text(html);
+        assert_eq!(got.text, "Tiêu đề\n\nĐoạn một.\n\nĐoạn hai.");
+    }
+
+    #[test]
+    fn article_body_and_content_classes_are_kept() {
+        for class in [
+            "article-body",
+            "news-content",
+            "article__body",
+            "sharepoint-article",
+            "headline",
+            "download-box",
+            "no-ads",
+            "adress",
+            "detail-content fck_detail",
+        ] {
+            let html = format!("<div class=\"{class}\"><p>Nội dung.</p></div><p>Khác.</p>");
+            assert_eq!(
+                html_to_text(&html).text,
+                "Nội dung.\n\nKhác.",
+                "class={class}"
+            );
+        }
+    }
+
+    #[test]
+    fn class_rule_matches_whole_parts_only() {
+        let chrome = [
+            "cookie-banner",
+            "thong-bao-cookie",
+            "cookieConsent",
+            "gdpr",
+            "ads",
+            "banner-ads",
+            "ad-slot",
+            "advertisement",
+            "quang-cao",
+            "quangcao",
+            "box_quangcao_right",
+            "topbar",
+            "top-bar",
+            "header-top",
+            "utility-bar",
+            "breadcrumbs",
+            "share",
+            "article-share",
+            "social-links",
+            "comment-list",
+            "related",
+            "related-news",
+            "box-related",
+            "tin-lien-quan",
+            "tinlienquan",
+            "popup",
+            "modal-dialog",
+            "newsletter",
+            "subscribe-box",
+            "back-to-top",
+            "article__cate",
+            "site-logo",
+            "navbar-brand",
+            "site-name",
+        ];
+        for token in chrome {
+            assert!(chrome_token(token).is_some(), "{token} should be chrome");
+        }
+        let content = [
+            "article-body",
+            "news-content",
+            "sharepoint-article",
+            "headline",
+            "shadow",
+            "loading",
+            "adress",
+            "download",
+            "no-ads",
+            "has-related",
+            "toppage",
+            "fck_detail",
+            "",
+        ];
+        for token in content {
+            assert_eq!(chrome_token(token), None, "{token} should not be chrome");
+        }
+        assert_eq!(chrome_token("header"), Some(Chrome::Masthead));
+        assert_eq!(chrome_token("site-footer"), Some(Chrome::Masthead));
+        assert_eq!(chrome_token("article-header"), None);
+        assert_eq!(chrome_token("logo"), Some(Chrome::Logo));
+    }
+
+    #[test]
+    fn chrome_wrapper_holding_the_headline_or_the_article_is_kept() {
+        // A related-news class on the wrapper of the article itself.
+        let html = "<div class=\"box-related detail\"><h1>Tiêu đề bài</h1><p>Câu ngắn.</p></div>\
+            <div class=\"cookie\">Cookie.</div>";
+        assert_eq!(html_to_text(html).text, "Tiêu đề bài\n\nCâu ngắn.");
+        // No h1, but the wrapper holds most of the prose.
+        let html = "<div class=\"share-wrap\"><p>Đoạn văn dài thứ nhất của bài báo.</p>\
+            <p>Đoạn văn dài thứ hai của bài báo.</p></div><p>Cuối.</p>";
+        assert!(html_to_text(html).text.contains("thứ hai"));
+        // An h1 inside the logo is the masthead: it protects nothing when a headline exists.
+        let html = "<div class=\"logo\"><h1>Báo Mẫu</h1></div><h1>Tiêu đề</h1><p>Thân bài.</p>";
+        assert_eq!(html_to_text(html).text, "Tiêu đề\n\nThân bài.");
+    }
+
+    #[test]
+    fn unclosed_chrome_div_does_not_swallow_the_article() {
+        // The ad div is never closed, so it pairs with the wrapper's </div> and would cover
+        // the whole article: it is kept instead.
+        let html = "<div id=\"wrap\"><div class=\"ads\">QC<p>Đoạn một của bài.</p>\
+            <p>Đoạn hai của bài.</p></div><footer>F</footer>";
+        let got = html_to_text(html).text;
+        assert!(
+            got.contains("Đoạn một") && got.contains("Đoạn hai"),
+            "{got:?}"
+        );
+        // No end tag at all.
+        let got = html_to_text("<div class=\"popup\">Đăng ký<p>Bài viết vẫn còn.</p>").text;
+        assert!(got.contains("Bài viết vẫn còn."), "{got:?}");
+        // An unclosed chrome <p> ends at the next <p>; it does not pair with a later </p>.
+        let got = html_to_text("<p class=\"share\">Chia sẻ<p>Bài viết.</p><p>Tiếp.</p>").text;
+        assert!(
+            got.contains("Bài viết.") && got.contains("Tiếp."),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn attribute_quoting_variants() {
+        let cases = [
+            "<div class='cookie-banner'>Cookie</div>",
+            "<div class=cookie-banner>Cookie</div>",
+            "<DIV CLASS=\"COOKIE-BANNER\">Cookie</DIV>",
+            "<div Class = \"x  cookie-banner\" >Cookie</div>",
+            "<div data-a=\"class=x\" id='cookie-notice'>Cookie</div>",
+            "<div title=\"a > b\" class=\"ads\">Cookie</div>",
+            "<div\nclass=\"quang-cao\"\n>Cookie</div>",
+            "<div class=\"ads\"/>Cookie</div>",
+        ];
+        for case in &cases[..7] {
+            let html = format!("<p>Trước.</p>{case}<p>Sau.</p>");
+            assert_eq!(html_to_text(&html).text, "Trước.\n\nSau.", "{case}");
+        }
+        // Self-closing syntax on a <div> is ignored by browsers; the text after it is not
+        // inside anything we can pair, so it is kept.
+        let html = format!("<p>Trước.</p>{}<p>Sau.</p>", cases[7]);
+        assert!(html_to_text(&html).text.contains("Cookie"));
+        assert_eq!(
+            class_and_id(" id=a CLASS='b c' class=\"d\""),
+            (Some("b c".to_string()), Some("a".to_string()))
+        );
+        assert_eq!(class_and_id(" class"), (Some(String::new()), None));
+        assert_eq!(class_and_id(" class=\"x"), (Some("x".to_string()), None));
+    }
+
+    #[test]
+    fn header_class_inside_the_article_is_kept() {
+        let html = "<div class=\"header\">Báo Mẫu</div><article><div class=\"header\">\
+            <h2>Phụ đề</h2></div><p>Thân.</p><div class=\"footer\">Tác giả: A</div></article>";
+        assert_eq!(html_to_text(html).text, "Phụ đề\n\nThân.\n\nTác giả: A");
+    }
+
+    #[test]
+    fn skipped_element_still_separates_text() {
+        assert_eq!(
+            html_to_text("Trước<div class=\"ads\">QC</div>Sau").text,
+            "Trước\n\nSau"
+        );
+        assert_eq!(html_to_text("Trước<nav>Menu</nav>Sau").text, "Trước\n\nSau");
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub struct Stats {
     pub tokens: usize,
     pub padded_positions: usize,
     pub batches: usize,
+    pub cache_hits: usize,
     pub tokenize_time: Duration,
     pub forward_time: Duration,
 }
@@ -91,6 +92,11 @@ pub struct Embedder {
     pub overlap: usize,
     pub load_time: Duration,
     stats: Mutex<Stats>,
+    /// Embeddings of texts seen in this process, by role and text: re-runs of a sentence
+    /// (near-duplicate articles, repeated boilerplate, prototypes) cost nothing.
+    cache: Mutex<std::collections::HashMap<(u8, String), Embedding>>,
+    /// Entries kept at most (about 1.6 kB each for a 384-dimensional model).
+    pub cache_limit: usize,
 }
 
 /// A piece of one text that fits the model: ids with special tokens.
@@ -161,6 +167,8 @@ impl Embedder {
             overlap: 64,
             load_time: started.elapsed(),
             stats: Mutex::new(Stats::default()),
+            cache: Mutex::new(std::collections::HashMap::new()),
+            cache_limit: 200_000,
         })
     }
 
@@ -260,8 +268,52 @@ impl Embedder {
         Ok((out, tokens))
     }
 
-    /// Embeds texts; the result is in input order, L2-normalised.
+    /// Embeds texts; the result is in input order, L2-normalised. Texts embedded before in
+    /// this process (same role) come from the cache.
     pub fn embed(&self, texts: &[&str], role: Role) -> Result<Vec<Embedding>, EncoderError> {
+        if self.cache_limit == 0 {
+            return self.embed_uncached(texts, role);
+        }
+        let key = |t: &str| (role as u8, t.to_string());
+        let mut out: Vec<Option<Embedding>> = {
+            let cache = self
+                .cache
+                .lock()
+                .map_err(|_| EncoderError::Config("embedding cache poisoned".into()))?;
+            texts.iter().map(|t| cache.get(&key(t)).cloned()).collect()
+        };
+        let missing: Vec<usize> = (0..texts.len()).filter(|&i| out[i].is_none()).collect();
+        // Duplicates inside one call are embedded once.
+        let mut unique: Vec<&str> = Vec::new();
+        let mut slot: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for &i in &missing {
+            slot.entry(texts[i]).or_insert_with(|| {
+                unique.push(texts[i]);
+                unique.len() - 1
+            });
+        }
+        let fresh = self.embed_uncached(&unique, role)?;
+        if let Ok(mut s) = self.stats.lock() {
+            s.cache_hits += texts.len() - unique.len();
+        }
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() + fresh.len() > self.cache_limit {
+                cache.clear();
+            }
+            for (t, e) in unique.iter().zip(&fresh) {
+                cache.insert(key(t), e.clone());
+            }
+        }
+        for &i in &missing {
+            out[i] = Some(fresh[slot[texts[i]]].clone());
+        }
+        Ok(out
+            .into_iter()
+            .map(|e| e.expect("every text embedded"))
+            .collect())
+    }
+
+    fn embed_uncached(&self, texts: &[&str], role: Role) -> Result<Vec<Embedding>, EncoderError> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }

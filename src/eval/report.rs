@@ -274,7 +274,39 @@ fn summary_report(name: &str, scores: &[Rouge], iters: usize) -> SummaryReport {
     }
 }
 
+/// The numbers `bench` puts in its comparison table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Headline {
+    pub primary_accuracy: f64,
+    pub micro_f1: f64,
+    pub rouge1: f64,
+    pub rouge2: f64,
+}
+
+impl Headline {
+    pub fn of(r: &Report) -> Headline {
+        Headline {
+            primary_accuracy: r.classifiers[0].primary_accuracy.value,
+            micro_f1: r.classifiers[0].micro_f1.value,
+            rouge1: r.summarisers[0].rouge1.value,
+            rouge2: r.summarisers[0].rouge2.value,
+        }
+    }
+}
+
 pub fn run(args: EvalArgs, progress: &Progress) -> anyhow::Result<Outcome> {
+    let report = evaluate(&args, progress)?;
+    print!("{}", headline(&report));
+    progress.info(&format!("report: {}", args.out.join("report.md").display()));
+    Ok(if report.skipped.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Partial
+    })
+}
+
+/// Runs the evaluation and writes the report files; returns the report.
+pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> {
     let started = std::time::Instant::now();
     let taxonomy = crate::taxonomy::Taxonomy::load(args.pipeline.themes.as_deref())?;
     let (items, skipped) =
@@ -534,13 +566,7 @@ pub fn run(args: EvalArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         verdicts,
     };
     write_report(&report, &args.out)?;
-    print!("{}", headline(&report));
-    progress.info(&format!("report: {}", args.out.join("report.md").display()));
-    Ok(if report.skipped.is_empty() {
-        Outcome::Ok
-    } else {
-        Outcome::Partial
-    })
+    Ok(report)
 }
 
 fn ci(i: &Interval, scale: f64, digits: usize) -> String {
