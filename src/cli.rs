@@ -21,6 +21,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Partial when anything failed.
+    pub fn from_failures(failed: usize) -> Outcome {
+        if failed == 0 {
+            Outcome::Ok
+        } else {
+            Outcome::Partial
+        }
+    }
+
     pub fn exit_code(self) -> ExitCode {
         match self {
             Outcome::Ok => ExitCode::SUCCESS,
@@ -177,6 +186,9 @@ pub struct PipelineArgs {
 pub struct RunArgs {
     /// A directory of .txt/.md/.html files, or a .jsonl file, or one article file.
     pub input: PathBuf,
+    /// Keep finished results in this state store (SQLite) and reuse them on re-runs.
+    #[arg(long, env = "BANTIN_STATE")]
+    pub state: Option<PathBuf>,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
 }
@@ -792,11 +804,7 @@ fn digest(args: DigestArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         fresh as f64 / run_secs.max(1e-9),
         total
     ));
-    Ok(if all_errors.is_empty() {
-        Outcome::Ok
-    } else {
-        Outcome::Partial
-    })
+    Ok(Outcome::from_failures(all_errors.len()))
 }
 
 /// The article's date as yyyy-mm-dd, from the input (ISO, or dd/mm/yyyy as Vietnamese sites
@@ -885,11 +893,7 @@ fn merge(args: MergeArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         errors.len(),
         args.out.display()
     ));
-    Ok(if errors.is_empty() {
-        Outcome::Ok
-    } else {
-        Outcome::Partial
-    })
+    Ok(Outcome::from_failures(errors.len()))
 }
 
 fn inbox(args: InboxArgs, progress: &Progress) -> anyhow::Result<Outcome> {
@@ -912,11 +916,7 @@ fn inbox(args: InboxArgs, progress: &Progress) -> anyhow::Result<Outcome> {
             args.dir.display(),
             batch.articles.len()
         ));
-        return Ok(if batch.errors.is_empty() {
-            Outcome::Ok
-        } else {
-            Outcome::Partial
-        });
+        return Ok(Outcome::from_failures(batch.errors.len()));
     }
     let loaded = load_pipeline(&args.pipeline, progress)?;
     let classifier = classifier_for(&args.pipeline, &loaded)?;
@@ -960,11 +960,7 @@ fn inbox(args: InboxArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         analyses.len(),
         errors.len() + batch.errors.len()
     ));
-    Ok(if errors.is_empty() && batch.errors.is_empty() {
-        Outcome::Ok
-    } else {
-        Outcome::Partial
-    })
+    Ok(Outcome::from_failures(errors.len() + batch.errors.len()))
 }
 
 fn classify_cmd(args: RunArgs, progress: &Progress, summaries: bool) -> anyhow::Result<Outcome> {
@@ -977,7 +973,17 @@ fn classify_cmd(args: RunArgs, progress: &Progress, summaries: bool) -> anyhow::
         classifier,
         options_for(&args.pipeline),
     )?;
-    let (analyses, errors) = analyze_all(&analyzer, &batch.articles, args.pipeline.chunk, progress);
+    let mut store = match &args.state {
+        Some(p) => Some(crate::state::Store::open(p)?),
+        None => None,
+    };
+    let (analyses, errors, _) = analyze_with_state(
+        &analyzer,
+        &batch.articles,
+        store.as_mut(),
+        args.pipeline.chunk,
+        progress,
+    )?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for a in &analyses {
         let r = &a.result;
@@ -994,11 +1000,7 @@ fn classify_cmd(args: RunArgs, progress: &Progress, summaries: bool) -> anyhow::
     out.flush()?;
     let failed = batch.errors.len() + errors.len();
     progress.info(&format!("{} articles, {} failed", analyses.len(), failed));
-    Ok(if failed == 0 {
-        Outcome::Ok
-    } else {
-        Outcome::Partial
-    })
+    Ok(Outcome::from_failures(failed))
 }
 
 fn clean_cmd(args: CleanArgs) -> anyhow::Result<Outcome> {
@@ -1032,11 +1034,7 @@ fn clean_cmd(args: CleanArgs) -> anyhow::Result<Outcome> {
         }
     }
     out.flush()?;
-    Ok(if batch.errors.is_empty() {
-        Outcome::Ok
-    } else {
-        Outcome::Partial
-    })
+    Ok(Outcome::from_failures(batch.errors.len()))
 }
 
 fn train(args: TrainArgs, progress: &Progress) -> anyhow::Result<Outcome> {
@@ -1087,9 +1085,5 @@ fn train(args: TrainArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         errors.len(),
         args.out.display()
     ));
-    Ok(if errors.is_empty() {
-        Outcome::Ok
-    } else {
-        Outcome::Partial
-    })
+    Ok(Outcome::from_failures(errors.len()))
 }

@@ -46,6 +46,13 @@ pub struct Scope {
     pub config: String,
 }
 
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 pub fn content_hash(id: &str, title: Option<&str>, text: &str) -> String {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
@@ -148,10 +155,7 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let now = now_secs();
         let tx = self.conn.transaction().map_err(&sql)?;
         {
             let mut stmt = tx
@@ -220,10 +224,7 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let now = now_secs();
         let tx = self.conn.transaction().map_err(&sql)?;
         for (p, c) in entries {
             tx.execute(

@@ -142,7 +142,7 @@ fn short_articles() -> Vec<Value> {
             let mut kept = Vec::new();
             for line in v["text"].as_str().unwrap().split('\n') {
                 kept.push(line);
-                if line.chars().count() >= 80 {
+                if line.chars().count() >= 80 && line.trim_end().ends_with('.') {
                     break;
                 }
             }
@@ -435,12 +435,18 @@ fn hostile() -> &'static Hostile {
 
 #[test]
 fn huge_articles_are_capped_with_an_explicit_warning_in_bounded_time() {
+    // Longer articles are cut to their first MAX sentences, with a warning.
+    const MAX: usize = bantin::pipeline::MAX_SENTENCES;
     let h = hostile();
     let r = &h.run;
     assert_eq!(r.status, Some(0), "{}", r.stderr);
     assert!(
         r.seconds < 300.0,
         "a 5 MB and a 100,000-line article took {:.0}s",
+        r.seconds
+    );
+    eprintln!(
+        "hostile digest (5 MB + 100,000 lines + HTML + 7 ids): {:.1}s",
         r.seconds
     );
     let results = by_id(&r.articles);
@@ -452,7 +458,7 @@ fn huge_articles_are_capped_with_an_explicit_warning_in_bounded_time() {
             .get(id)
             .unwrap_or_else(|| panic!("{id} missing: {:?}", results.keys()));
         let want = format!(
-            "article has {total} sentences: only the first 500 were classified and summarised"
+            "article has {total} sentences: only the first {MAX} were classified and summarised"
         );
         let warnings: Vec<&str> = a["warnings"]
             .as_array()
@@ -464,17 +470,36 @@ fn huge_articles_are_capped_with_an_explicit_warning_in_bounded_time() {
             warnings.contains(&want.as_str()),
             "{id}: warnings {warnings:?}, wanted {want:?}"
         );
-        assert_eq!(a["sentences"], 500, "{id}: sentences analysed");
+        assert_eq!(a["sentences"], MAX, "{id}: sentences analysed");
         assert!(!a["summary"].as_str().unwrap().trim().is_empty(), "{id}");
         assert!(!a["themes"].as_array().unwrap().is_empty(), "{id}");
     }
-    assert!(h.sentences_5mb > 40_000, "{}", h.sentences_5mb);
+    assert!(h.sentences_5mb > 30_000, "{}", h.sentences_5mb);
     assert_eq!(h.sentences_100k, 100_001);
-    // The digest shows the cut too, not only the JSON.
+    // The digest shows the cut too, not only the JSON. The two generated articles share their
+    // wording, so one may be folded into the other as a near-duplicate; an article shown in
+    // full shows its warning.
+    let mut shown = 0;
+    for section in r.digest["themes"].as_array().unwrap() {
+        for e in section["articles"].as_array().unwrap() {
+            if e["id"] == "big-5mb" || e["id"] == "lines-100k" {
+                shown += 1;
+                assert!(
+                    e["warnings"]
+                        .to_string()
+                        .contains(&format!("only the first {MAX} ")),
+                    "{e}"
+                );
+            }
+        }
+    }
+    assert!(shown >= 1);
     for f in ["digest.md", "digest.html"] {
         let text = String::from_utf8_lossy(&r.files[f]);
-        assert!(
-            text.matches("only the first 500 were classified").count() >= 2,
+        assert_eq!(
+            text.matches(&format!("only the first {MAX} were classified"))
+                .count(),
+            shown,
             "{f} does not show the warnings"
         );
     }
@@ -833,6 +858,7 @@ fn kill_9_mid_run_loses_nothing_and_the_rerun_resumes() {
     assert_eq!(state_rows(&state), Some(40));
     let got = jsonl(&out.join("articles.jsonl"));
     assert_same_results(&got, &reference().articles, "resumed run vs one clean run");
+    eprintln!("crash: killed with {rows}/40 rows committed; the re-run reused {n}");
 }
 
 #[test]
@@ -1129,7 +1155,17 @@ fn three_shard_runs_merged_equal_one_run() {
         "digest.json",
         &mut diffs,
     );
-    let sorted = |v: &[Value]| by_id(v).into_values().collect::<Vec<_>>();
+    // Sorted by id; `origin` names the input file, which lives in another temp dir.
+    let sorted = |v: &[Value]| {
+        by_id(v)
+            .into_values()
+            .map(|mut a| {
+                let origin = a["origin"].as_str().unwrap();
+                a["origin"] = origin.rsplit('/').next().unwrap().into();
+                a
+            })
+            .collect::<Vec<_>>()
+    };
     close(
         &Value::Array(sorted(&jsonl(&merged.join("articles.jsonl")))),
         &Value::Array(sorted(&want.articles)),

@@ -211,10 +211,11 @@ fn read_file(path: &Path, batch: &mut Batch) {
     let (title, text) = match kind {
         Kind::Html => {
             let h = html::html_to_text(&text);
-            (
-                h.title.map(|t| t.nfc().collect::<String>()),
-                h.text.nfc().collect(),
-            )
+            let body: String = h.text.nfc().collect();
+            let title = h
+                .title
+                .map(|t| strip_site_name(&t.nfc().collect::<String>(), &body));
+            (title, body)
         }
         Kind::Markdown => markdown(&text),
         _ => (None, text),
@@ -235,6 +236,20 @@ fn read_file(path: &Path, batch: &mut Batch) {
         text,
         origin,
     });
+}
+
+/// `<title>` often ends with the site's name ("Headline - Báo X"): when the part before a
+/// separator is itself a line of the page (its headline), that part is the title.
+fn strip_site_name(title: &str, body: &str) -> String {
+    for sep in [" - ", " | ", " – ", " — ", " :: "] {
+        if let Some((head, _)) = title.rsplit_once(sep) {
+            let head = head.trim();
+            if !head.is_empty() && body.lines().any(|l| l.trim() == head) {
+                return head.to_string();
+            }
+        }
+    }
+    title.trim().to_string()
 }
 
 /// Markdown: the first `#` heading is the title; heading marks are dropped from the text.
@@ -284,6 +299,8 @@ fn read_jsonl(bytes: &[u8], origin: &str, batch: &mut Batch) {
             std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or("")
         }
     };
+    // Editors on Windows save UTF-8 with a byte order mark; it would make line 1 malformed JSON.
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     for (i, line) in text.lines().enumerate() {
         let at = format!("{origin}:{}", i + 1);
         if line.trim().is_empty() {
@@ -382,6 +399,18 @@ mod tests {
     }
 
     #[test]
+    fn jsonl_with_a_byte_order_mark() {
+        let mut b = Batch::default();
+        read_jsonl(
+            "\u{FEFF}{\"id\":\"a\",\"text\":\"Một\"}\n".as_bytes(),
+            "bom.jsonl",
+            &mut b,
+        );
+        assert!(b.errors.is_empty(), "{:?}", b.errors);
+        assert_eq!(b.articles[0].id, "a");
+    }
+
+    #[test]
     fn duplicate_ids_keep_the_first() {
         let mut b = Batch::default();
         read_jsonl(
@@ -393,6 +422,19 @@ mod tests {
         assert_eq!(b.articles.len(), 1);
         assert_eq!(b.articles[0].text, "x");
         assert!(b.errors[0].message.contains("duplicate id"));
+    }
+
+    #[test]
+    fn site_name_is_cut_from_html_titles_only_when_the_headline_confirms_it() {
+        let body = "Menu\nThái Bình khởi công khu công nghiệp\nNội dung.";
+        assert_eq!(
+            strip_site_name("Thái Bình khởi công khu công nghiệp - Báo X", body),
+            "Thái Bình khởi công khu công nghiệp"
+        );
+        assert_eq!(
+            strip_site_name("Giá vàng - lên hay xuống", body),
+            "Giá vàng - lên hay xuống"
+        );
     }
 
     #[test]

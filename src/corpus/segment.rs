@@ -137,7 +137,7 @@ fn is_list_item(line: &str) -> bool {
 /// Splits one logical line (`text[start..end]`) at sentence boundaries.
 fn split_unit(text: &str, start: usize, end: usize, paragraph: usize, out: &mut Vec<Sentence>) {
     let unit = &text[start..end];
-    let protected = balanced_parens(unit);
+    let protected = protected_ranges(unit);
     let chars: Vec<(usize, char)> = unit.char_indices().collect();
     let mut sentence_start = 0usize;
     let mut k = 0usize;
@@ -175,10 +175,7 @@ fn split_unit(text: &str, start: usize, end: usize, paragraph: usize, out: &mut 
         if single_period && period_is_not_final(unit, chars[run_start].0) {
             continue;
         }
-        if protected
-            .iter()
-            .any(|&(open, close)| open < boundary && boundary <= close)
-        {
+        if is_protected(&protected, boundary) {
             continue;
         }
         push(
@@ -222,24 +219,59 @@ fn is_opener(c: char) -> bool {
 
 /// Byte ranges `(open, close)` of parenthesised spans whose closing bracket exists in the unit.
 /// A period inside "(xem Phụ lục 1. Danh mục)" does not end the sentence; an unclosed "(" must
-/// not glue the rest of the paragraph together, hence the pairing.
+/// not glue the rest of the paragraph together, hence the pairing. A closing bracket pairs with
+/// the latest opening one of its kind and drops the other kind's openings since.
+///
+/// One stack per kind, so that each bracket costs O(1) amortised: a single scan over a stack of
+/// both kinds made "[[[[…))))" quadratic (minutes for a few hundred kilobytes on one line).
 fn balanced_parens(unit: &str) -> Vec<(usize, usize)> {
-    let mut stack: Vec<(usize, char)> = Vec::new();
+    let mut round: Vec<usize> = Vec::new();
+    let mut square: Vec<usize> = Vec::new();
     let mut spans = Vec::new();
     for (i, c) in unit.char_indices() {
-        match c {
-            '(' | '[' => stack.push((i, c)),
-            ')' | ']' => {
-                let want = if c == ')' { '(' } else { '[' };
-                if let Some(pos) = stack.iter().rposition(|(_, o)| *o == want) {
-                    spans.push((stack[pos].0, i));
-                    stack.truncate(pos);
-                }
+        let (mine, other) = match c {
+            '(' => {
+                round.push(i);
+                continue;
             }
-            _ => {}
+            '[' => {
+                square.push(i);
+                continue;
+            }
+            ')' => (&mut round, &mut square),
+            ']' => (&mut square, &mut round),
+            _ => continue,
+        };
+        if let Some(open) = mine.pop() {
+            spans.push((open, i));
+            while other.last().is_some_and(|&o| o > open) {
+                other.pop();
+            }
         }
     }
     spans
+}
+
+/// The union of the bracketed spans as sorted, disjoint `(open, close)` ranges. Spans from
+/// [`balanced_parens`] nest or are disjoint, so the union is the outermost ones.
+fn protected_ranges(unit: &str) -> Vec<(usize, usize)> {
+    let mut spans = balanced_parens(unit);
+    spans.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (open, close) in spans {
+        match out.last_mut() {
+            Some((_, last)) if open < *last => *last = (*last).max(close),
+            _ => out.push((open, close)),
+        }
+    }
+    out
+}
+
+/// Whether a boundary at byte `at` falls inside a bracketed span (`open < at <= close`): a
+/// binary search, where a scan of all spans per boundary was quadratic on long lines.
+fn is_protected(ranges: &[(usize, usize)], at: usize) -> bool {
+    let i = ranges.partition_point(|&(open, _)| open < at);
+    i > 0 && at <= ranges[i - 1].1
 }
 
 /// Titles and abbreviations written with a period in Vietnamese news, compared case-sensitively
@@ -544,6 +576,61 @@ mod tests {
         }
         assert!(sentences("").is_empty());
         assert!(sentences(" \n\n\t\n").is_empty());
+    }
+
+    #[test]
+    fn bracket_pairing_matches_the_mixed_stack_and_is_linear() {
+        // The reference: one stack of both kinds, scanned for the latest opening of the kind.
+        fn slow(unit: &str) -> Vec<(usize, usize)> {
+            let mut stack: Vec<(usize, char)> = Vec::new();
+            let mut spans = Vec::new();
+            for (i, c) in unit.char_indices() {
+                match c {
+                    '(' | '[' => stack.push((i, c)),
+                    ')' | ']' => {
+                        let want = if c == ')' { '(' } else { '[' };
+                        if let Some(pos) = stack.iter().rposition(|(_, o)| *o == want) {
+                            spans.push((stack[pos].0, i));
+                            stack.truncate(pos);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            spans
+        }
+        let alphabet = ['(', ')', '[', ']', 'a', '.'];
+        let mut x: u64 = 1;
+        for _ in 0..2000 {
+            let n = (x % 24) as usize;
+            let mut unit = String::new();
+            for _ in 0..n {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                unit.push(alphabet[(x >> 33) as usize % alphabet.len()]);
+            }
+            let mut got = balanced_parens(&unit);
+            let mut want = slow(&unit);
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want, "{unit:?}");
+            let ranges = protected_ranges(&unit);
+            for at in 0..=unit.len() {
+                let brute = want.iter().any(|&(o, c)| o < at && at <= c);
+                assert_eq!(is_protected(&ranges, at), brute, "{unit:?} at {at}");
+            }
+        }
+        let t = std::time::Instant::now();
+        let worst = format!("{}{}", "[".repeat(200_000), ")".repeat(200_000));
+        assert!(sentences(&worst).len() == 1);
+        let many = "Theo Bộ (TTXVN). Doanh nghiệp [xem] tăng (5%). ".repeat(20_000);
+        assert_eq!(sentences(&many).len(), 40_000);
+        assert!(
+            t.elapsed().as_secs() < 5,
+            "quadratic again: {:?}",
+            t.elapsed()
+        );
     }
 
     #[test]

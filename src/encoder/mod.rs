@@ -88,6 +88,9 @@ pub struct Embedder {
     dim: usize,
     /// Padded positions per forward batch.
     pub token_budget: usize,
+    /// Texts per forward batch at most: length-sorted neighbours differ little in length, so
+    /// small batches waste little on padding while the matrix products stay large.
+    pub max_batch: usize,
     /// Tokens shared by consecutive windows of a long text.
     pub overlap: usize,
     pub load_time: Duration,
@@ -164,6 +167,7 @@ impl Embedder {
             max_tokens,
             dim,
             token_budget: 8192,
+            max_batch: 32,
             overlap: 64,
             load_time: started.elapsed(),
             stats: Mutex::new(Stats::default()),
@@ -335,7 +339,7 @@ impl Embedder {
         let mut i = 0;
         while i < order.len() {
             let longest = windows[order[i]].ids.len();
-            let per_batch = (self.token_budget / longest).clamp(1, 256);
+            let per_batch = (self.token_budget / longest).clamp(1, self.max_batch.max(1));
             let batch: Vec<&Window> = order[i..(i + per_batch).min(order.len())]
                 .iter()
                 .map(|&w| &windows[w])
