@@ -49,10 +49,24 @@ pub fn words(s: &str) -> usize {
     s.split_whitespace().count()
 }
 
-/// A heading or a caption-like fragment: short and without final punctuation.
+/// A heading or a caption-like fragment: short and without final punctuation, or a numbered
+/// section heading ("Phần 3: …", "Mục II. …").
 pub fn is_fragment(s: &str) -> bool {
     let t = s.trim_end_matches(['"', '”', '’', ')', '»', ' ']);
-    !t.ends_with(['.', '!', '?', '…', ':', ';']) && words(s) < 25
+    if !t.ends_with(['.', '!', '?', '…', ':', ';']) && words(s) < 25 {
+        return true;
+    }
+    let mut w = s.split_whitespace();
+    let (Some(first), Some(second)) = (w.next(), w.next()) else {
+        return false;
+    };
+    let label = second.trim_end_matches([':', '.']);
+    ["Phần", "Mục", "Chương", "PHẦN", "MỤC", "CHƯƠNG"].contains(&first)
+        && second.len() > label.len()
+        && !label.is_empty()
+        && label
+            .chars()
+            .all(|c| c.is_ascii_digit() || "IVXLC".contains(c))
 }
 
 /// Indices of the chosen sentences, in original order.
@@ -173,6 +187,10 @@ mod tests {
             "Kết hợp hài hoà giữa công nghiệp hoá và phát triển đô thị"
         ));
         assert!(!is_fragment("Ông nói: “Đây là bước đi quan trọng.”"));
+        assert!(is_fragment("Phần 3: Quan điểm, định hướng và cơ chế, chính sách phát triển các ngành công nghiệp mới."));
+        assert!(!is_fragment(
+            "Phần lớn doanh nghiệp cho biết chi phí logistics tăng mạnh trong năm nay."
+        ));
     }
 
     #[test]
