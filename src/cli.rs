@@ -294,11 +294,8 @@ pub enum ModelsCommand {
     /// The catalogue: name, family, dimension, hub repo, mirror.
     List,
     /// A model's manifest and, if present locally, where its files are.
-    Info {
-        name: String,
-        #[arg(long, env = "BANTIN_OFFLINE")]
-        offline: bool,
-    },
+    /// (Never uses the network: it reports what is already on this machine.)
+    Info { name: String },
     /// Download (or materialise from the mirror) a model now, so later runs need no network.
     Fetch {
         name: String,
@@ -392,12 +389,11 @@ fn models(cmd: ModelsCommand, progress: &Progress) -> anyhow::Result<Outcome> {
                 )?;
             }
         }
-        ModelsCommand::Info { name, offline } => {
+        ModelsCommand::Info { name } => {
             let m = catalog::find(&name)?
                 .ok_or_else(|| catalog::CatalogError::Unknown(name.clone()))?;
             writeln!(out, "{}", toml::to_string_pretty(&m)?)?;
             let opts = HubOptions::from_env(true, progress.clone());
-            let _ = offline;
             match hub::resolve(&name, &opts) {
                 Ok(r) => {
                     writeln!(out, "# available locally ({:?})", r.provenance.source)?;
