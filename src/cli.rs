@@ -511,6 +511,19 @@ pub fn classifier_for(
     })
 }
 
+/// The analyzer a command's flags ask for: classifier (`--head` or zero-shot) and options.
+pub fn analyzer_for<'a>(
+    args: &PipelineArgs,
+    loaded: &'a Loaded,
+) -> anyhow::Result<crate::pipeline::Analyzer<'a>> {
+    Ok(crate::pipeline::Analyzer::new(
+        &loaded.embedder,
+        &loaded.taxonomy,
+        classifier_for(args, loaded)?,
+        options_for(args),
+    )?)
+}
+
 pub fn options_for(args: &PipelineArgs) -> crate::pipeline::Options {
     crate::pipeline::Options {
         length: match args.words {
@@ -736,14 +749,8 @@ fn digest(args: DigestArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         Some(crate::state::Store::open(&path)?)
     };
     let loaded = load_pipeline(&args.pipeline, progress)?;
-    let classifier = classifier_for(&args.pipeline, &loaded)?;
-    let describe = classifier.describe();
-    let analyzer = crate::pipeline::Analyzer::new(
-        &loaded.embedder,
-        &loaded.taxonomy,
-        classifier,
-        options_for(&args.pipeline),
-    )?;
+    let analyzer = analyzer_for(&args.pipeline, &loaded)?;
+    let describe = analyzer.classifier.describe();
     let load_secs = started.elapsed().as_secs_f64();
     if args.explain {
         for a in &articles {
@@ -915,13 +922,7 @@ fn inbox(args: InboxArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         return Ok(Outcome::from_failures(batch.errors.len()));
     }
     let loaded = load_pipeline(&args.pipeline, progress)?;
-    let classifier = classifier_for(&args.pipeline, &loaded)?;
-    let analyzer = crate::pipeline::Analyzer::new(
-        &loaded.embedder,
-        &loaded.taxonomy,
-        classifier,
-        options_for(&args.pipeline),
-    )?;
+    let analyzer = analyzer_for(&args.pipeline, &loaded)?;
     let articles: Vec<crate::corpus::Article> = new.iter().map(|(a, _)| a.clone()).collect();
     let (analyses, errors, _) = analyze_with_state(
         &analyzer,
@@ -962,13 +963,7 @@ fn inbox(args: InboxArgs, progress: &Progress) -> anyhow::Result<Outcome> {
 fn classify_cmd(args: RunArgs, progress: &Progress, summaries: bool) -> anyhow::Result<Outcome> {
     let batch = read_input(&args.input, progress)?;
     let loaded = load_pipeline(&args.pipeline, progress)?;
-    let classifier = classifier_for(&args.pipeline, &loaded)?;
-    let analyzer = crate::pipeline::Analyzer::new(
-        &loaded.embedder,
-        &loaded.taxonomy,
-        classifier,
-        options_for(&args.pipeline),
-    )?;
+    let analyzer = analyzer_for(&args.pipeline, &loaded)?;
     let mut store = match &args.state {
         Some(p) => Some(crate::state::Store::open(p)?),
         None => None,

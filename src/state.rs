@@ -46,6 +46,14 @@ pub struct Scope {
     pub config: String,
 }
 
+fn sql_err(path: &Path) -> impl Fn(rusqlite::Error) -> StateError {
+    let path = path.to_path_buf();
+    move |source| StateError::Sql {
+        path: path.clone(),
+        source,
+    }
+}
+
 fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -117,11 +125,8 @@ impl Store {
         })
     }
 
-    fn sql(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
-        move |source| StateError::Sql {
-            path: self.path.clone(),
-            source,
-        }
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StateError {
+        sql_err(&self.path)
     }
 
     pub fn get(&self, content: &str, scope: &Scope) -> Result<Option<Analysis>, StateError> {
@@ -150,11 +155,7 @@ impl Store {
 
     /// Stores a chunk's analyses in one transaction.
     pub fn put(&mut self, scope: &Scope, items: &[(String, &Analysis)]) -> Result<(), StateError> {
-        let path = self.path.clone();
-        let sql = move |source| StateError::Sql {
-            path: path.clone(),
-            source,
-        };
+        let sql = sql_err(&self.path);
         let now = now_secs();
         let tx = self.conn.transaction().map_err(&sql)?;
         {
@@ -219,11 +220,7 @@ impl Store {
     }
 
     pub fn inbox_mark(&mut self, entries: &[(String, String)]) -> Result<(), StateError> {
-        let path = self.path.clone();
-        let sql = move |source| StateError::Sql {
-            path: path.clone(),
-            source,
-        };
+        let sql = sql_err(&self.path);
         let now = now_secs();
         let tx = self.conn.transaction().map_err(&sql)?;
         for (p, c) in entries {
