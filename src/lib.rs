@@ -10,6 +10,7 @@ pub mod device;
 pub mod digest;
 pub mod encoder;
 pub mod eval;
+pub mod generate;
 pub mod hub;
 pub mod lexical;
 pub mod mirror;

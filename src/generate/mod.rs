@@ -1,0 +1,278 @@
+//! Abstractive summaries: a `Generator` (tokenizer + prompt template + one `LanguageModel`
+//! backend) and one decoding loop shared by every model family. Backends, one file each:
+//! `gemma3` (our own Gemma 3 on quantized GGUF weights), `quantized` (candle's Qwen2/Qwen3/Llama
+//! GGUF models), `t5` (ViT5/mT5 sequence-to-sequence). `gguf_tokenizer` builds a tokenizer from a
+//! GGUF file's metadata when a repo has no `tokenizer.json`.
+
+pub mod check;
+pub mod template;
+
+use crate::hub::Provenance;
+use std::time::Instant;
+use tokenizers::Tokenizer;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("{path}: {message}")]
+    Load {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error("GGUF file {path}: {message}")]
+    Gguf {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    #[error("the prompt has {prompt} tokens; with {max_new} new tokens it does not fit the model's context of {context} tokens")]
+    TooLong {
+        prompt: usize,
+        max_new: usize,
+        context: usize,
+    },
+    #[error("unsupported generator family {0:?} (supported: gemma3, qwen2, qwen3, llama, t5)")]
+    Family(String),
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// One language model that gives next-token logits. The decoding loop, sampling, stop conditions
+/// and progress are shared (`Generator::generate`); a backend only runs its network.
+pub trait LanguageModel: Send {
+    /// Starts a new sequence: forgets any previous one (KV cache), processes the whole prompt at
+    /// position 0 and returns the logits for the first new token. For encoder-decoder models the
+    /// prompt is the encoder input and the decoder starts from its start token.
+    fn start(&mut self, prompt: &[u32]) -> Result<Vec<f32>, GenerateError>;
+    /// Appends one generated token and returns the logits for the next one.
+    fn step(&mut self, token: u32) -> Result<Vec<f32>, GenerateError>;
+    /// Longest prompt + generation the model supports (tokens).
+    fn context_length(&self) -> usize;
+    /// For encoder-decoder models the prompt and the output have separate budgets.
+    fn shares_context(&self) -> bool {
+        true
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// The model ended the text (an end-of-sequence or end-of-turn token).
+    EndOfText,
+    /// A stop string appeared (e.g. a blank line for base models).
+    StopString,
+    /// `max_new_tokens` reached.
+    MaxTokens,
+    /// The same n-gram kept repeating: decoding stopped early.
+    Loop,
+}
+
+#[derive(Debug, Clone)]
+pub struct GenOptions {
+    pub max_new_tokens: usize,
+    /// 0 = greedy (deterministic). Above 0: sampling with `seed`.
+    pub temperature: f64,
+    pub top_p: Option<f64>,
+    pub seed: u64,
+    /// Penalty on tokens seen in the last `repeat_last_n` tokens (1.0 = none).
+    pub repeat_penalty: f32,
+    pub repeat_last_n: usize,
+    /// Extra stop strings (the template's are added by the generator).
+    pub stop: Vec<String>,
+}
+
+impl Default for GenOptions {
+    fn default() -> Self {
+        GenOptions {
+            max_new_tokens: 160,
+            temperature: 0.0,
+            top_p: None,
+            seed: 42,
+            repeat_penalty: 1.1,
+            repeat_last_n: 64,
+            stop: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Generation {
+    /// NFC, trimmed, stop string removed.
+    pub text: String,
+    pub prompt_tokens: usize,
+    pub new_tokens: usize,
+    pub stop: StopReason,
+    pub prompt_secs: f64,
+    pub generate_secs: f64,
+}
+
+impl Generation {
+    pub fn tokens_per_sec(&self) -> f64 {
+        if self.generate_secs > 0.0 {
+            self.new_tokens as f64 / self.generate_secs
+        } else {
+            0.0
+        }
+    }
+    pub fn prompt_tokens_per_sec(&self) -> f64 {
+        if self.prompt_secs > 0.0 {
+            self.prompt_tokens as f64 / self.prompt_secs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// A loaded generative model, ready to summarise.
+pub struct Generator {
+    pub model: Box<dyn LanguageModel>,
+    pub tokenizer: Tokenizer,
+    pub template: template::Template,
+    /// Token ids that end the text.
+    pub eos: Vec<u32>,
+    pub provenance: Provenance,
+}
+
+impl Generator {
+    pub fn encode(&self, text: &str, special: bool) -> Result<Vec<u32>, GenerateError> {
+        self.tokenizer
+            .encode(text, special)
+            .map(|e| e.get_ids().to_vec())
+            .map_err(|e| GenerateError::Tokenizer(e.to_string()))
+    }
+
+    pub fn count_tokens(&self, text: &str) -> Result<usize, GenerateError> {
+        Ok(self.encode(text, false)?.len())
+    }
+
+    fn decode(&self, ids: &[u32]) -> Result<String, GenerateError> {
+        self.tokenizer
+            .decode(ids, true)
+            .map_err(|e| GenerateError::Tokenizer(e.to_string()))
+    }
+
+    /// Decodes from a fully rendered prompt (template already applied). `on_token` is called
+    /// after each new token with the number generated so far (for progress in tokens/s).
+    pub fn generate(
+        &mut self,
+        prompt: &str,
+        opts: &GenOptions,
+        on_token: &mut dyn FnMut(usize),
+    ) -> Result<Generation, GenerateError> {
+        use candle_transformers::generation::{LogitsProcessor, Sampling};
+        let ids = self.encode(prompt, self.template.add_special_tokens())?;
+        let context = self.model.context_length();
+        let needed = if self.model.shares_context() {
+            ids.len() + opts.max_new_tokens
+        } else {
+            ids.len()
+        };
+        if needed > context {
+            return Err(GenerateError::TooLong {
+                prompt: ids.len(),
+                max_new: opts.max_new_tokens,
+                context,
+            });
+        }
+        let sampling = if opts.temperature <= 0.0 {
+            Sampling::ArgMax
+        } else {
+            match opts.top_p {
+                Some(p) => Sampling::TopP {
+                    p,
+                    temperature: opts.temperature,
+                },
+                None => Sampling::All {
+                    temperature: opts.temperature,
+                },
+            }
+        };
+        let mut sampler = LogitsProcessor::from_sampling(opts.seed, sampling);
+        let mut stops: Vec<String> = self.template.stop_strings();
+        stops.extend(opts.stop.iter().cloned());
+
+        let t0 = Instant::now();
+        let mut logits = self.model.start(&ids)?;
+        let prompt_secs = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        let mut out: Vec<u32> = Vec::new();
+        let mut stop = StopReason::MaxTokens;
+        let mut text = String::new();
+        while out.len() < opts.max_new_tokens {
+            penalise(&mut logits, &out, opts.repeat_penalty, opts.repeat_last_n);
+            let t = candle_core::Tensor::new(logits.as_slice(), &candle_core::Device::Cpu)?;
+            let next = sampler.sample(&t)?;
+            if self.eos.contains(&next) {
+                stop = StopReason::EndOfText;
+                break;
+            }
+            out.push(next);
+            on_token(out.len());
+            text = self.decode(&out)?;
+            if let Some(cut) = stops.iter().filter_map(|s| text.find(s.as_str())).min() {
+                text.truncate(cut);
+                stop = StopReason::StopString;
+                break;
+            }
+            if check::repeating_tail(&out) {
+                stop = StopReason::Loop;
+                break;
+            }
+            if out.len() == opts.max_new_tokens {
+                break;
+            }
+            logits = self.model.step(next)?;
+        }
+        let generate_secs = t1.elapsed().as_secs_f64();
+        Ok(Generation {
+            text: {
+                use unicode_normalization::UnicodeNormalization;
+                text.trim().nfc().collect()
+            },
+            prompt_tokens: ids.len(),
+            new_tokens: out.len(),
+            stop,
+            prompt_secs,
+            generate_secs,
+        })
+    }
+}
+
+/// The usual repetition penalty (CTRL paper): divides positive logits, multiplies negative ones.
+fn penalise(logits: &mut [f32], out: &[u32], penalty: f32, last_n: usize) {
+    if penalty == 1.0 || out.is_empty() {
+        return;
+    }
+    let start = out.len().saturating_sub(last_n);
+    let mut seen: Vec<u32> = out[start..].to_vec();
+    seen.sort_unstable();
+    seen.dedup();
+    for id in seen {
+        if let Some(l) = logits.get_mut(id as usize) {
+            *l = if *l >= 0.0 {
+                *l / penalty
+            } else {
+                *l * penalty
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn penalty_pushes_seen_tokens_down_on_both_signs() {
+        let mut l = vec![2.0, -2.0, 1.0];
+        penalise(&mut l, &[0, 1], 2.0, 64);
+        assert_eq!(l, vec![1.0, -4.0, 1.0]);
+        let mut l = vec![2.0, -2.0, 1.0];
+        penalise(&mut l, &[0, 1], 1.0, 64);
+        assert_eq!(l, vec![2.0, -2.0, 1.0]);
+        // Only the last `last_n` tokens count.
+        let mut l = vec![2.0, -2.0, 1.0];
+        penalise(&mut l, &[0, 1], 2.0, 1);
+        assert_eq!(l, vec![2.0, -4.0, 1.0]);
+    }
+}

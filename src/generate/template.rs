@@ -1,0 +1,146 @@
+//! Prompts. Instruction-tuned models get their family's chat template; base models get a
+//! continuation prompt ("… Tóm tắt:") that ends where a summary would begin; T5 models get their
+//! task prefix (ViT5's `vietnews: `).
+
+use serde::{Deserialize, Serialize};
+
+/// The instruction, in Vietnamese: the models answer in the prompt's language.
+pub const INSTRUCTION: &str = "Tóm tắt bài báo sau bằng tiếng Việt trong 2–3 câu. Nêu chính sách hoặc sự kiện chính, cơ quan liên quan và các con số quan trọng. Chỉ dùng thông tin có trong bài.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChatFormat {
+    /// No chat turns: a base model continues the text, a T5 model reads `prefix + article`.
+    #[default]
+    None,
+    /// Gemma: `<start_of_turn>user … <end_of_turn>\n<start_of_turn>model\n` (no system role).
+    Gemma,
+    /// Qwen2/2.5/3: ChatML `<|im_start|>role … <|im_end|>`.
+    Chatml,
+    /// Llama 3: `<|start_header_id|>role<|end_header_id|> … <|eot_id|>`.
+    Llama3,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    pub chat: ChatFormat,
+    /// Prepended to the article for sequence-to-sequence models (ViT5: `vietnews: `).
+    #[serde(default)]
+    pub prefix: String,
+    /// Whether the tokenizer's post-processor adds its special tokens (BOS for Gemma and Llama,
+    /// `</s>` for T5). ChatML models have no BOS; Llama 3's template writes its own.
+    #[serde(default = "yes")]
+    pub add_special: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Template {
+    fn default() -> Self {
+        Template {
+            chat: ChatFormat::None,
+            prefix: String::new(),
+            add_special: true,
+        }
+    }
+}
+
+impl Template {
+    pub fn add_special_tokens(&self) -> bool {
+        self.add_special
+    }
+
+    /// The text the model sees for one article.
+    pub fn render(&self, title: &str, body: &str) -> String {
+        let article = if title.trim().is_empty() {
+            body.trim().to_string()
+        } else {
+            format!("{}\n\n{}", title.trim(), body.trim())
+        };
+        match self.chat {
+            ChatFormat::None if !self.prefix.is_empty() => format!("{}{}", self.prefix, article),
+            // A base model is steered by the shape of the text, not by an instruction.
+            ChatFormat::None => format!("Bài báo:\n{article}\n\nTóm tắt (2–3 câu):"),
+            ChatFormat::Gemma => format!(
+                "<start_of_turn>user\n{INSTRUCTION}\n\n{article}<end_of_turn>\n<start_of_turn>model\n"
+            ),
+            ChatFormat::Chatml => format!(
+                "<|im_start|>system\nBạn là biên tập viên tin tức chính sách.<|im_end|>\n<|im_start|>user\n{INSTRUCTION}\n\n{article}<|im_end|>\n<|im_start|>assistant\n"
+            ),
+            ChatFormat::Llama3 => format!(
+                "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBạn là biên tập viên tin tức chính sách.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n{INSTRUCTION}\n\n{article}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+            ),
+        }
+    }
+
+    /// Strings that end the summary even if the model does not emit an end token.
+    pub fn stop_strings(&self) -> Vec<String> {
+        match self.chat {
+            // A base model goes on to the next "article" after a blank line.
+            ChatFormat::None if self.prefix.is_empty() => {
+                vec!["\n\n".into(), "Bài báo:".into()]
+            }
+            ChatFormat::None => Vec::new(),
+            ChatFormat::Gemma => vec!["<end_of_turn>".into(), "<start_of_turn>".into()],
+            ChatFormat::Chatml => vec!["<|im_end|>".into(), "<|im_start|>".into()],
+            ChatFormat::Llama3 => vec!["<|eot_id|>".into()],
+        }
+    }
+
+    /// Special tokens that end a turn, looked up in the tokenizer for the EOS list.
+    pub fn end_tokens(&self) -> &'static [&'static str] {
+        match self.chat {
+            ChatFormat::None => &["</s>", "<eos>", "<|endoftext|>", "<|end_of_text|>"],
+            ChatFormat::Gemma => &["<end_of_turn>", "<eos>"],
+            ChatFormat::Chatml => &["<|im_end|>", "<|endoftext|>"],
+            ChatFormat::Llama3 => &["<|eot_id|>", "<|end_of_text|>"],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(chat: ChatFormat, prefix: &str) -> Template {
+        Template {
+            chat,
+            prefix: prefix.into(),
+            add_special: true,
+        }
+    }
+
+    #[test]
+    fn gemma_turns_end_with_the_model_turn_open() {
+        let p = t(ChatFormat::Gemma, "").render("Tiêu đề", "Nội dung.");
+        assert!(p.starts_with("<start_of_turn>user\n"));
+        assert!(p.contains("Tiêu đề\n\nNội dung.<end_of_turn>\n"));
+        assert!(p.ends_with("<start_of_turn>model\n"));
+        assert_eq!(p.matches("<start_of_turn>").count(), 2);
+    }
+
+    #[test]
+    fn chatml_and_llama3_open_the_assistant_turn() {
+        let p = t(ChatFormat::Chatml, "").render("", "Nội dung.");
+        assert!(p.ends_with("<|im_start|>assistant\n"));
+        assert_eq!(p.matches("<|im_end|>").count(), 2);
+        let p = t(ChatFormat::Llama3, "").render("", "Nội dung.");
+        assert!(p.starts_with("<|begin_of_text|>"));
+        assert!(p.ends_with("<|start_header_id|>assistant<|end_header_id|>\n\n"));
+    }
+
+    #[test]
+    fn t5_prefix_and_base_continuation() {
+        assert_eq!(
+            t(ChatFormat::None, "vietnews: ").render("A", "B"),
+            "vietnews: A\n\nB"
+        );
+        let base = t(ChatFormat::None, "");
+        let p = base.render("", "  Thân bài.  ");
+        assert_eq!(p, "Bài báo:\nThân bài.\n\nTóm tắt (2–3 câu):");
+        assert!(base.stop_strings().contains(&"\n\n".to_string()));
+        assert!(t(ChatFormat::None, "vietnews: ").stop_strings().is_empty());
+    }
+}
