@@ -100,7 +100,7 @@ pub enum Command {
     /// The main job: clean, classify and summarise a folder of articles and write a digest
     /// (digest.md, digest.html, digest.json and articles.jsonl) grouped by theme.
     #[command(
-        after_help = "Examples:\n  bantin digest corpus --out out/digest\n  bantin digest news.jsonl --out today --words 60 --themes my-themes.toml\n  bantin digest corpus --out out/digest --head models/heads/e5-small.json\n\nInput: a directory (read recursively) of .txt, .md and .html files, or JSON Lines files with {id, text, title?, date?, url?, source?}."
+        after_help = "Examples:\n  bantin digest corpus --out out/digest\n  bantin digest news.jsonl --out today --words 60 --themes my-themes.toml\n  bantin digest corpus --out out/digest --head models/heads/e5-small.json\n  bantin digest corpus --out out/digest --summarizer hybrid --generator gemma-3-270m\n\nInput: a directory (read recursively) of .txt, .md and .html files, or JSON Lines files with {id, text, title?, date?, url?, source?}."
     )]
     Digest(DigestArgs),
     /// Classify articles by theme and print one JSON line per article.
@@ -180,6 +180,102 @@ pub struct PipelineArgs {
     /// Articles per encoder pass (bigger batches are faster, use more memory).
     #[arg(long, default_value_t = 16, env = "BANTIN_CHUNK")]
     pub chunk: usize,
+    #[command(flatten)]
+    pub gen: GenArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Generated summaries")]
+pub struct GenArgs {
+    /// extractive: sentences quoted from the article (fast). abstractive: a generative model
+    /// writes 2–3 sentences in fresh words from the whole article. hybrid: it rewrites the
+    /// extract (the most central sentences): faster, and long articles fit. The extract is
+    /// always kept; a generated summary that is empty, not Vietnamese or looping is flagged.
+    #[arg(
+        long,
+        value_enum,
+        env = "BANTIN_SUMMARIZER",
+        default_value = "extractive"
+    )]
+    pub summarizer: crate::abstractive::Mode,
+    /// Generative model: a catalogue name (`bantin models list`), a .gguf file, or a T5 model
+    /// directory. The default works offline-from-the-Hub: it comes from the package index.
+    #[arg(long, env = "BANTIN_GENERATOR", default_value = catalog::DEFAULT_GENERATOR)]
+    pub generator: String,
+    /// Most tokens written per summary (default: the model's manifest, 120–200).
+    #[arg(long, env = "BANTIN_MAX_NEW_TOKENS")]
+    pub max_new_tokens: Option<usize>,
+    /// 0 = greedy decoding (deterministic, the default); above 0 = sampling, reproducible
+    /// with --seed.
+    #[arg(long, default_value_t = 0.0, env = "BANTIN_TEMPERATURE")]
+    pub temperature: f64,
+    /// Seed for sampling (--temperature > 0).
+    #[arg(long, default_value_t = 42, env = "BANTIN_SEED")]
+    pub seed: u64,
+    /// Nucleus sampling: keep the smallest set of tokens with this much probability.
+    #[arg(long, env = "BANTIN_TOP_P")]
+    pub top_p: Option<f64>,
+    /// Repetition penalty on the last 64 tokens (1 = none).
+    #[arg(long, default_value_t = 1.1, env = "BANTIN_REPEAT_PENALTY")]
+    pub repeat_penalty: f32,
+    /// Sentences of the extract the generator reads in hybrid mode.
+    #[arg(long, default_value_t = 6, env = "BANTIN_HYBRID_SENTENCES")]
+    pub hybrid_sentences: usize,
+    /// Longest generator input in tokens. A longer article is read as hybrid, with a warning.
+    #[arg(long, default_value_t = 1536, env = "BANTIN_MAX_INPUT_TOKENS")]
+    pub max_input_tokens: usize,
+}
+
+/// Loads the generator when the flags ask for generated summaries.
+pub fn load_abstractive(
+    gen: &GenArgs,
+    model: &ModelArgs,
+    progress: &Progress,
+) -> anyhow::Result<Option<crate::abstractive::Abstractive>> {
+    if gen.summarizer == crate::abstractive::Mode::Extractive {
+        return Ok(None);
+    }
+    let started = std::time::Instant::now();
+    let opts = HubOptions::from_env(model.offline, progress.clone());
+    let resolved = hub::resolve_generator(&gen.generator, &opts)?;
+    let device = crate::device::parse(&model.device)?;
+    let spinner = progress.spinner(&format!("loading generator {}", resolved.provenance.model));
+    let generator = crate::generate::load::load(&resolved, &device)
+        .with_context(|| format!("loading generator {}", resolved.provenance.model))?;
+    spinner.finish_and_clear();
+    if !resolved.manifest.instruct {
+        progress.warn(&format!(
+            "{} is a base model, not instruction-tuned: it continues text and tends to restate the lead; use an -instruct/-it model (`bantin models list`) for real summaries",
+            resolved.manifest.name
+        ));
+    }
+    progress.log(&format!(
+        "generator: {} ({:?}, {}) loaded in {:.1}s on {}",
+        generator.provenance.model,
+        generator.provenance.source,
+        resolved.manifest.family,
+        started.elapsed().as_secs_f64(),
+        generator.provenance.device
+    ));
+    let settings = crate::abstractive::Settings {
+        mode: gen.summarizer,
+        gen: crate::generate::GenOptions {
+            max_new_tokens: gen
+                .max_new_tokens
+                .unwrap_or(resolved.manifest.max_new_tokens)
+                .max(1),
+            temperature: gen.temperature.max(0.0),
+            top_p: gen.top_p,
+            seed: gen.seed,
+            repeat_penalty: gen.repeat_penalty,
+            ..Default::default()
+        },
+        hybrid_sentences: gen.hybrid_sentences.max(1),
+        max_input_tokens: gen.max_input_tokens.max(16),
+    };
+    Ok(Some(crate::abstractive::Abstractive::new(
+        generator, settings,
+    )))
 }
 
 #[derive(Args, Debug)]
@@ -291,7 +387,7 @@ pub struct TrainArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum ModelsCommand {
-    /// The catalogue: name, family, dimension, hub repo, mirror.
+    /// The catalogue: encoders (name, family, dimension, hub repo, mirror), then generators.
     List,
     /// A model's manifest and, if present locally, where its files are.
     /// (Never uses the network: it reports what is already on this machine.)
@@ -373,6 +469,29 @@ fn models(cmd: ModelsCommand, progress: &Progress) -> anyhow::Result<Outcome> {
                 "{:<40} {:<12} {:>5} {:<6} {:<52} mirror",
                 "name", "family", "dim", "pool", "hub repo"
             )?;
+            let gens = catalog::generators()?;
+            let list_generators = |out: &mut std::io::StdoutLock| -> anyhow::Result<()> {
+                writeln!(
+                    out,
+                    "\nGenerators (--summarizer abstractive|hybrid --generator NAME):\n{:<40} {:<12} {:<8} {:<52} mirror",
+                    "name", "family", "tuned", "hub repo"
+                )?;
+                for g in &gens {
+                    writeln!(
+                        out,
+                        "{:<40} {:<12} {:<8} {:<52} {}",
+                        g.name,
+                        g.family,
+                        if g.instruct { "instruct" } else { "base" },
+                        format!("{}@{}", g.repo, g.revision),
+                        g.mirror
+                            .as_ref()
+                            .map(|x| format!("{} wheels ({})", x.parts.len(), x.name))
+                            .unwrap_or_else(|| "-".into())
+                    )?;
+                }
+                Ok(())
+            };
             for m in catalog::all()? {
                 writeln!(
                     out,
@@ -388,6 +507,36 @@ fn models(cmd: ModelsCommand, progress: &Progress) -> anyhow::Result<Outcome> {
                         .unwrap_or_else(|| "-".into())
                 )?;
             }
+            list_generators(&mut out)?;
+        }
+        ModelsCommand::Info { name } if catalog::find(&name)?.is_none() => {
+            let g = catalog::find_generator(&name)?
+                .ok_or_else(|| catalog::CatalogError::Unknown(name.clone()))?;
+            writeln!(out, "{}", toml::to_string_pretty(&g)?)?;
+            let opts = HubOptions::from_env(true, progress.clone());
+            match hub::resolve_generator(&name, &opts) {
+                Ok(r) => {
+                    writeln!(out, "# available locally ({:?})", r.provenance.source)?;
+                    for w in &r.weights {
+                        writeln!(out, "# weights:   {}", w.display())?;
+                    }
+                }
+                Err(_) => writeln!(out, "# not available locally: `bantin models fetch {name}`")?,
+            }
+        }
+        ModelsCommand::Fetch { name, offline } if catalog::find(&name)?.is_none() => {
+            let opts = HubOptions::from_env(offline, progress.clone());
+            let r = hub::resolve_generator(&name, &opts)?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&r.provenance)?)?;
+            progress.info(&format!(
+                "{} is ready ({:?}): {}",
+                r.provenance.model,
+                r.provenance.source,
+                r.weights
+                    .first()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ));
         }
         ModelsCommand::Info { name } => {
             let m = catalog::find(&name)?
@@ -485,12 +634,19 @@ fn embed(args: EmbedArgs, progress: &Progress) -> anyhow::Result<Outcome> {
 pub struct Loaded {
     pub embedder: Embedder,
     pub taxonomy: crate::taxonomy::Taxonomy,
+    /// The generator, for `--summarizer abstractive|hybrid`.
+    pub abstractive: Option<crate::abstractive::Abstractive>,
 }
 
 pub fn load_pipeline(args: &PipelineArgs, progress: &Progress) -> anyhow::Result<Loaded> {
     let taxonomy = crate::taxonomy::Taxonomy::load(args.themes.as_deref())?;
     let embedder = load_embedder(&args.model, progress)?;
-    Ok(Loaded { embedder, taxonomy })
+    let abstractive = load_abstractive(&args.gen, &args.model, progress)?;
+    Ok(Loaded {
+        embedder,
+        taxonomy,
+        abstractive,
+    })
 }
 
 pub fn classifier_for(
@@ -521,7 +677,8 @@ pub fn analyzer_for<'a>(
         &loaded.taxonomy,
         classifier_for(args, loaded)?,
         options_for(args),
-    )?)
+    )?
+    .with_abstractive(loaded.abstractive.as_ref()))
 }
 
 pub fn options_for(args: &PipelineArgs) -> crate::pipeline::Options {
@@ -545,6 +702,9 @@ pub fn analyze_all(
     Vec<crate::corpus::ItemError>,
 ) {
     let bar = progress.items(articles.len() as u64, "articles");
+    if let Some(ab) = analyzer.abstractive {
+        ab.set_bar(Some(bar.clone()));
+    }
     let mut ok = Vec::with_capacity(articles.len());
     let mut errors = Vec::new();
     for part in articles.chunks(chunk.max(1)) {
@@ -627,6 +787,9 @@ pub fn analyze_with_state(
         ));
     }
     let bar = progress.items(todo.len() as u64, "articles");
+    if let Some(ab) = analyzer.abstractive {
+        ab.set_bar(Some(bar.clone()));
+    }
     let mut errors = Vec::new();
     for part in todo.chunks(chunk.max(1)) {
         let arts: Vec<crate::corpus::Article> = part.iter().map(|(_, a)| (*a).clone()).collect();
@@ -662,12 +825,16 @@ pub fn scope_for(analyzer: &crate::pipeline::Analyzer) -> crate::state::Scope {
         p.dtype
     );
     let config = format!(
-        "{}|{}|{:?}|{}|{}",
+        "{}|{}|{:?}|{}|{}|{}",
         analyzer.taxonomy.fingerprint(),
         analyzer.classifier.describe(),
         analyzer.options.length,
         serde_json::to_string(&analyzer.options.summary).unwrap_or_default(),
         env!("CARGO_PKG_VERSION"),
+        analyzer
+            .abstractive
+            .map(|a| a.describe())
+            .unwrap_or("extractive"),
     );
     crate::state::Scope {
         model,
@@ -807,6 +974,9 @@ fn digest(args: DigestArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         fresh as f64 / run_secs.max(1e-9),
         total
     ));
+    if let Some(ab) = &loaded.abstractive {
+        progress.info(&ab.totals().describe());
+    }
     Ok(Outcome::from_failures(all_errors.len()))
 }
 
@@ -979,9 +1149,13 @@ fn classify_cmd(args: RunArgs, progress: &Progress, summaries: bool) -> anyhow::
     for a in &analyses {
         let r = &a.result;
         let line = if summaries {
-            serde_json::json!({"id": r.id, "title": r.title, "summary": r.summary,
+            let mut v = serde_json::json!({"id": r.id, "title": r.title, "summary": r.summary,
                 "summary_sentences": r.summary_sentences, "sentences": r.sentences,
-                "warnings": r.warnings, "provenance": r.provenance})
+                "warnings": r.warnings, "provenance": r.provenance});
+            if let Some(a) = &r.abstractive {
+                v["abstractive"] = serde_json::to_value(a)?;
+            }
+            v
         } else {
             serde_json::json!({"id": r.id, "title": r.title, "primary": r.primary, "themes": r.themes,
                 "classifier": r.classifier, "warnings": r.warnings, "provenance": r.provenance})
@@ -991,6 +1165,9 @@ fn classify_cmd(args: RunArgs, progress: &Progress, summaries: bool) -> anyhow::
     out.flush()?;
     let failed = batch.errors.len() + errors.len();
     progress.info(&format!("{} articles, {} failed", analyses.len(), failed));
+    if let Some(ab) = &loaded.abstractive {
+        progress.info(&ab.totals().describe());
+    }
     Ok(Outcome::from_failures(failed))
 }
 

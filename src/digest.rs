@@ -20,6 +20,10 @@ pub struct Digest {
     pub articles: usize,
     pub failed: usize,
     pub duplicates_folded: usize,
+    /// Who wrote the generated summaries, and how many passed the checks (absent when the
+    /// run was extractive only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
     pub themes: Vec<Section>,
     pub errors: Vec<ItemError>,
 }
@@ -47,7 +51,11 @@ pub struct Entry {
     pub source: Option<String>,
     pub url: Option<String>,
     pub themes: Vec<(String, String)>,
+    /// The extract: sentences quoted from the article.
     pub summary: String,
+    /// The generator's summary, when it passed the checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated: Option<String>,
     pub warnings: Vec<String>,
     pub also_reported: Vec<Duplicate>,
 }
@@ -134,6 +142,11 @@ pub fn build(
                             .map(|t| (t.id.clone(), t.name.clone()))
                             .collect(),
                         summary: r.summary.clone(),
+                        generated: r
+                            .abstractive
+                            .as_ref()
+                            .filter(|a| a.usable)
+                            .map(|a| a.text.clone()),
                         warnings: r.warnings.clone(),
                         also_reported: also,
                     },
@@ -168,9 +181,26 @@ pub fn build(
         articles: analyses.len(),
         failed: errors.len(),
         duplicates_folded: rep.iter().enumerate().filter(|(i, r)| i != *r).count(),
+        generator: generator_line(analyses),
         themes: sections,
         errors: errors.to_vec(),
     }
+}
+
+fn generator_line(analyses: &[Analysis]) -> Option<String> {
+    let gen: Vec<&crate::abstractive::AbstractSummary> = analyses
+        .iter()
+        .filter_map(|a| a.result.abstractive.as_ref())
+        .collect();
+    let first = gen.first()?;
+    let usable = gen.iter().filter(|g| g.usable).count();
+    let modes: std::collections::BTreeSet<&str> = gen.iter().map(|g| g.mode.as_str()).collect();
+    Some(format!(
+        "generated summaries: {} ({}), {usable} of {} passed the checks (the others show the extract)",
+        first.model,
+        modes.into_iter().collect::<Vec<_>>().join("/"),
+        gen.len()
+    ))
 }
 
 /// The most central summary sentences across a theme's articles, at most one per article.
@@ -280,6 +310,9 @@ pub fn markdown(d: &Digest) -> String {
         md_escape(&d.classifier),
         md_escape(&d.taxonomy)
     ));
+    if let Some(g) = &d.generator {
+        s.push_str(&format!("{}\n\n", md_escape(g)));
+    }
     s.push_str("## Themes\n\n");
     for t in &d.themes {
         s.push_str(&format!(
@@ -321,7 +354,14 @@ pub fn markdown(d: &Digest) -> String {
                     .join(", "),
             );
             s.push_str(&format!("*{}*\n\n", meta.join(" · ")));
-            s.push_str(&format!("{}\n\n", md_escape(&a.summary)));
+            match &a.generated {
+                Some(g) => s.push_str(&format!(
+                    "{}  \n*Extract:* {}\n\n",
+                    md_escape(g),
+                    md_escape(&a.summary)
+                )),
+                None => s.push_str(&format!("{}\n\n", md_escape(&a.summary))),
+            }
             for dup in &a.also_reported {
                 s.push_str(&format!(
                     "> Also reported: {} (`{}`{})\n\n",
@@ -412,6 +452,9 @@ pub fn html(d: &Digest) -> String {
         html_escape(&d.classifier),
         html_escape(&d.taxonomy)
     ));
+    if let Some(g) = &d.generator {
+        s.push_str(&format!("<p class=\"meta\">{}</p>\n", html_escape(g)));
+    }
     s.push_str("<nav class=\"toc\">");
     for t in &d.themes {
         s.push_str(&format!(
@@ -457,7 +500,15 @@ pub fn html(d: &Digest) -> String {
                 s.push_str(&format!("<span class=\"tag\">{}</span>", html_escape(n)));
             }
             s.push_str("</div>\n");
-            s.push_str(&format!("<p>{}</p>\n", html_escape(&a.summary)));
+            if let Some(g) = &a.generated {
+                s.push_str(&format!("<p class=\"generated\">{}</p>\n", html_escape(g)));
+                s.push_str(&format!(
+                    "<p class=\"extract\"><em>Extract:</em> {}</p>\n",
+                    html_escape(&a.summary)
+                ));
+            } else {
+                s.push_str(&format!("<p>{}</p>\n", html_escape(&a.summary)));
+            }
             for dup in &a.also_reported {
                 s.push_str(&format!(
                     "<div class=\"dup\">Also reported: {} ({}{})</div>\n",

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod generator;
+pub use generator::{gguf_architecture, resolve_generator, ResolvedGenerator};
+
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
     #[error(transparent)]
@@ -359,8 +362,12 @@ fn hub_err(opts: &HubOptions, repo: &str, message: String) -> HubError {
 
 /// Asks the hub once with a short time-out, so an unreachable hub costs seconds, not minutes.
 fn probe(opts: &HubOptions, manifest: &Manifest) -> Result<(), HubError> {
+    probe_file(opts, manifest, "config.json")
+}
+
+fn probe_file(opts: &HubOptions, manifest: &Manifest, file: &str) -> Result<(), HubError> {
     let url = format!(
-        "{}/{}/resolve/{}/config.json",
+        "{}/{}/resolve/{}/{file}",
         opts.endpoint, manifest.repo, manifest.revision
     );
     let agent = ureq::AgentBuilder::new()

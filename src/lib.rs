@@ -1,6 +1,7 @@
 //! bantin: Vietnamese policy-news digests. Each module has one job; `cli` wires them to the
 //! command line.
 
+pub mod abstractive;
 pub mod bench;
 pub mod catalog;
 pub mod classify;

@@ -28,6 +28,19 @@ pub struct ArticleResult {
     pub classifier: String,
     pub warnings: Vec<String>,
     pub provenance: Provenance,
+    /// The generator's summary (`--summarizer abstractive|hybrid`), kept beside the extract.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abstractive: Option<crate::abstractive::AbstractSummary>,
+}
+
+impl ArticleResult {
+    /// The summary to show: the generator's when it passed the checks, else the extract.
+    pub fn best_summary(&self) -> &str {
+        match &self.abstractive {
+            Some(a) if a.usable => &a.text,
+            _ => &self.summary,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,6 +164,7 @@ pub struct Analyzer<'a> {
     pub lexical: classify::LexicalPrototypes,
     pub classifier: Classifier,
     pub options: Options,
+    pub abstractive: Option<&'a crate::abstractive::Abstractive>,
 }
 
 struct Prepared {
@@ -182,7 +196,14 @@ impl<'a> Analyzer<'a> {
             lexical,
             classifier,
             options,
+            abstractive: None,
         })
+    }
+
+    /// Adds a generator: every article also gets an abstractive (or hybrid) summary.
+    pub fn with_abstractive(mut self, a: Option<&'a crate::abstractive::Abstractive>) -> Self {
+        self.abstractive = a;
+        self
     }
 
     fn prepare(&self, article: &Article) -> Result<Prepared, String> {
@@ -351,6 +372,32 @@ impl<'a> Analyzer<'a> {
             ));
         }
         let words: usize = p.sentences.iter().map(|s| summarize::words(&s.text)).sum();
+        let abstractive = self.abstractive.and_then(|ab| {
+            // The generator reads the body: not a headline derived from its first line.
+            let body_idx: Vec<usize> = (0..p.sentences.len())
+                .filter(|&i| p.title_sentence != Some(i) && !cands[i].text.is_empty())
+                .collect();
+            let body: Vec<&str> = body_idx
+                .iter()
+                .map(|&i| p.sentences[i].text.trim())
+                .collect();
+            let central = |k: usize| -> Vec<usize> {
+                let picked = summarize::select(
+                    &cands,
+                    &centroid,
+                    title_vec,
+                    Length::Sentences(k),
+                    &self.options.summary,
+                );
+                picked
+                    .into_iter()
+                    .filter_map(|i| body_idx.iter().position(|&b| b == i))
+                    .collect()
+            };
+            let (summary, warns) = ab.summarise(title_text, &body, &central);
+            warnings.extend(warns);
+            summary
+        });
         Analysis {
             result: ArticleResult {
                 id: p.article.id.clone(),
@@ -369,6 +416,7 @@ impl<'a> Analyzer<'a> {
                 classifier,
                 warnings,
                 provenance: self.embedder.provenance.clone(),
+                abstractive,
             },
             summary_vectors: chosen.iter().map(|&i| vectors[i].clone()).collect(),
             summary_texts,

@@ -29,6 +29,11 @@ impl Progress {
         }
     }
 
+    /// Whether bars are drawn (stderr is a terminal and not `--quiet`).
+    pub fn bars(&self) -> bool {
+        self.bars
+    }
+
     pub fn verbose(&self) -> bool {
         self.verbose
     }

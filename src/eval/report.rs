@@ -316,7 +316,13 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
     }
     let embedder = crate::cli::load_embedder(&args.pipeline.model, progress)?;
     let model_load_s = started.elapsed().as_secs_f64();
-    let loaded = crate::cli::Loaded { embedder, taxonomy };
+    let abstractive =
+        crate::cli::load_abstractive(&args.pipeline.gen, &args.pipeline.model, progress)?;
+    let loaded = crate::cli::Loaded {
+        embedder,
+        taxonomy,
+        abstractive,
+    };
     let classifier = crate::cli::classifier_for(&args.pipeline, &loaded)?;
     let main_name = match &args.pipeline.head {
         Some(p) => format!("bantin few-shot ({})", p.display()),
@@ -328,7 +334,8 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         &loaded.taxonomy,
         classifier,
         crate::cli::options_for(&args.pipeline),
-    )?;
+    )?
+    .with_abstractive(loaded.abstractive.as_ref());
     let prototypes_s = t0.elapsed().as_secs_f64();
     let articles: Vec<Article> = items.iter().map(|i| i.article.clone()).collect();
     let before = loaded.embedder.stats();
@@ -507,11 +514,45 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         Some(w) => format!("bantin extractive ({w} words)"),
         None => format!("bantin extractive ({n_sent} sentences)"),
     };
-    let summarisers = vec![
-        summary_report(&summ_name, &ours, iters),
+    let mut summarisers = vec![summary_report(&summ_name, &ours, iters)];
+    if let Some(ab) = &loaded.abstractive {
+        // Every generated text is scored, flagged or not: the flags do not hide bad output.
+        let generated: Vec<Rouge> = analyses
+            .iter()
+            .zip(&scored)
+            .map(|(a, it)| {
+                let text = a.result.abstractive.as_ref().map(|g| g.text.as_str());
+                rouge::rouge(text.unwrap_or(""), &it.summary)
+            })
+            .collect();
+        let shown: Vec<Rouge> = analyses
+            .iter()
+            .zip(&scored)
+            .map(|(a, it)| rouge::rouge(a.result.best_summary(), &it.summary))
+            .collect();
+        let t = ab.totals();
+        summarisers.push(summary_report(
+            &format!(
+                "bantin {} ({}; {} of {} passed the checks; {:.1} tok/s)",
+                ab.settings.mode.as_str(),
+                ab.model(),
+                t.usable,
+                t.articles,
+                t.new_tokens as f64 / t.generate_secs.max(1e-9)
+            ),
+            &generated,
+            iters,
+        ));
+        summarisers.push(summary_report(
+            "bantin as shown (generated if it passed the checks, else extract)",
+            &shown,
+            iters,
+        ));
+    }
+    summarisers.extend([
         summary_report(&format!("Lead-{n_sent}"), &lead, iters),
         summary_report(&format!("lexical TextRank-{n_sent}"), &textrank, iters),
-    ];
+    ]);
 
     let stats = loaded.embedder.stats();
     let timings = Timings {

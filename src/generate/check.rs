@@ -45,8 +45,10 @@ fn vietnamese_letter(c: char) -> bool {
 
 /// Share of letters that are Latin, and share that are Vietnamese-specific.
 pub fn script_shares(text: &str) -> (f64, f64) {
+    use unicode_normalization::UnicodeNormalization;
     let (mut letters, mut latin, mut viet) = (0usize, 0usize, 0usize);
-    for c in text.chars().filter(|c| c.is_alphabetic()) {
+    // Composed, a marked vowel is one letter; decomposed, its marks are not letters at all.
+    for c in text.nfc().filter(|c| c.is_alphabetic()) {
         letters += 1;
         if c.is_ascii_alphabetic()
             || ('\u{C0}'..='\u{24F}').contains(&c)

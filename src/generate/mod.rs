@@ -5,6 +5,7 @@
 //! GGUF file's metadata when a repo has no `tokenizer.json`.
 
 pub mod check;
+pub mod load;
 pub mod template;
 
 use crate::hub::Provenance;
@@ -259,8 +260,168 @@ fn penalise(logits: &mut [f32], out: &[u32], penalty: f32, last_n: usize) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A word-level tokenizer over a fixed vocabulary (whitespace split, words joined by
+    /// spaces on decode), enough to drive the decoding loop.
+    pub(crate) fn word_tokenizer(words: &[&str]) -> Tokenizer {
+        use tokenizers::models::wordlevel::WordLevel;
+        let vocab: std::collections::HashMap<String, u32> = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.to_string(), i as u32))
+            .collect();
+        let model = WordLevel::builder()
+            .vocab(vocab.into_iter().collect())
+            .unk_token("<unk>".into())
+            .build()
+            .expect("word-level model");
+        let mut t = Tokenizer::new(model);
+        t.with_pre_tokenizer(Some(
+            tokenizers::pre_tokenizers::whitespace::WhitespaceSplit,
+        ));
+        t.with_decoder(Some(tokenizers::decoders::wordpiece::WordPiece::new(
+            "##".into(),
+            false,
+        )));
+        t
+    }
+
+    /// Emits a scripted sequence (one-hot logits), whatever the prompt; records what it saw.
+    pub(crate) struct Scripted {
+        pub script: Vec<u32>,
+        pub vocab: usize,
+        pub pos: usize,
+        pub context: usize,
+        pub prompts: std::sync::Arc<std::sync::Mutex<Vec<Vec<u32>>>>,
+    }
+
+    impl Scripted {
+        fn logits(&self) -> Vec<f32> {
+            let mut l = vec![0.0; self.vocab];
+            if let Some(&t) = self.script.get(self.pos) {
+                l[t as usize] = 10.0;
+            }
+            l
+        }
+    }
+
+    impl LanguageModel for Scripted {
+        fn start(&mut self, prompt: &[u32]) -> Result<Vec<f32>, GenerateError> {
+            self.prompts.lock().unwrap().push(prompt.to_vec());
+            self.pos = 0;
+            Ok(self.logits())
+        }
+        fn step(&mut self, _token: u32) -> Result<Vec<f32>, GenerateError> {
+            self.pos += 1;
+            Ok(self.logits())
+        }
+        fn context_length(&self) -> usize {
+            self.context
+        }
+    }
+
+    pub(crate) const WORDS: &[&str] = &[
+        "<unk>", "<eos>", "Bài", "báo:", "Tóm", "tắt", "(2–3", "câu):", "Chính", "phủ", "ban",
+        "hành", "nghị", "định.", "the", "end", "x", "y",
+    ];
+
+    pub(crate) fn generator(script: &[&str], context: usize) -> Generator {
+        let tok = word_tokenizer(WORDS);
+        let ids = script
+            .iter()
+            .map(|w| tok.token_to_id(w).expect("scripted word in vocabulary"))
+            .collect();
+        Generator {
+            model: Box::new(Scripted {
+                script: ids,
+                vocab: WORDS.len(),
+                pos: 0,
+                context,
+                prompts: Default::default(),
+            }),
+            eos: vec![1],
+            tokenizer: tok,
+            template: template::Template::default(),
+            provenance: Provenance {
+                model: "scripted".into(),
+                source: crate::hub::Source::Local,
+                repo: None,
+                revision: None,
+                commit: None,
+                weights_sha256: None,
+                dtype: "f32".into(),
+                device: "cpu".into(),
+                note: None,
+            },
+        }
+    }
+
+    fn greedy(max: usize) -> GenOptions {
+        GenOptions {
+            max_new_tokens: max,
+            repeat_penalty: 1.0,
+            ..GenOptions::default()
+        }
+    }
+
+    #[test]
+    fn stops_at_end_token_and_normalises() {
+        let mut g = generator(&["Chính", "phủ", "ban", "hành", "<eos>", "x"], 4096);
+        let out = g.generate("Bài báo:", &greedy(50), &mut |_| {}).unwrap();
+        assert_eq!(out.text, "Chính phủ ban hành");
+        assert_eq!(out.new_tokens, 4);
+        assert_eq!(out.stop, StopReason::EndOfText);
+    }
+
+    #[test]
+    fn stops_at_the_token_bound() {
+        let mut g = generator(&["Chính", "phủ", "ban", "hành", "<eos>"], 4096);
+        let mut seen = Vec::new();
+        let out = g
+            .generate("Bài", &greedy(2), &mut |n| seen.push(n))
+            .unwrap();
+        assert_eq!(out.text, "Chính phủ");
+        assert_eq!(out.stop, StopReason::MaxTokens);
+        assert_eq!(seen, vec![1, 2]);
+    }
+
+    #[test]
+    fn stops_at_a_stop_string_and_cuts_it() {
+        let mut g = generator(&["Chính", "phủ", "Bài", "báo:", "x"], 4096);
+        let out = g.generate("Bài", &greedy(50), &mut |_| {}).unwrap();
+        assert_eq!(out.text, "Chính phủ");
+        assert_eq!(out.stop, StopReason::StopString);
+    }
+
+    #[test]
+    fn stops_a_loop() {
+        let script: Vec<&str> = std::iter::repeat(["x", "y"]).take(20).flatten().collect();
+        let mut g = generator(&script, 4096);
+        let out = g.generate("Bài", &greedy(100), &mut |_| {}).unwrap();
+        assert_eq!(out.stop, StopReason::Loop);
+        assert_eq!(out.new_tokens, 12);
+    }
+
+    #[test]
+    fn refuses_a_prompt_that_does_not_fit() {
+        let mut g = generator(&["x"], 6);
+        let err = g
+            .generate("Bài báo: Chính phủ", &greedy(4), &mut |_| {})
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                GenerateError::TooLong {
+                    prompt: 4,
+                    max_new: 4,
+                    context: 6
+                }
+            ),
+            "{err}"
+        );
+    }
 
     #[test]
     fn penalty_pushes_seen_tokens_down_on_both_signs() {

@@ -1,0 +1,382 @@
+//! Abstractive and hybrid summaries for the pipeline. `abstractive` feeds the whole cleaned
+//! article to the generator; `hybrid` feeds the extractive selection (the most central
+//! sentences), which keeps long articles inside the context window and the prompt short on a
+//! CPU. An article too long for `abstractive` falls back to `hybrid`, with a warning: no silent
+//! truncation. A failed or flagged generation never replaces the extractive summary, which is
+//! always kept beside it.
+
+use crate::generate::check::{self, Flag};
+use crate::generate::{GenOptions, Generator, StopReason};
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Sentences quoted from the article (fast; the default).
+    #[default]
+    Extractive,
+    /// The generator reads the whole cleaned article and writes a summary in fresh words.
+    Abstractive,
+    /// The generator reads the extractive selection (the most central sentences) and rewrites it.
+    Hybrid,
+}
+
+impl Mode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Mode::Extractive => "extractive",
+            Mode::Abstractive => "abstractive",
+            Mode::Hybrid => "hybrid",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub mode: Mode,
+    pub gen: GenOptions,
+    /// Sentences of the extract the generator reads in hybrid mode.
+    pub hybrid_sentences: usize,
+    /// Longest input (prompt tokens) fed to the generator; longer articles go hybrid.
+    pub max_input_tokens: usize,
+}
+
+/// What the generator wrote for one article, with what it read and how it went.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AbstractSummary {
+    pub text: String,
+    /// abstractive | hybrid (what the generator actually read).
+    pub mode: String,
+    /// Sentences the generator read, of the article's.
+    pub input_sentences: usize,
+    pub article_sentences: usize,
+    pub flags: Vec<Flag>,
+    /// No flags: fit to show instead of the extract.
+    pub usable: bool,
+    pub model: String,
+    pub prompt_tokens: usize,
+    pub new_tokens: usize,
+    pub stop: StopReason,
+    pub tokens_per_sec: f32,
+}
+
+/// Totals over a run, for the final line and the eval report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub articles: usize,
+    pub usable: usize,
+    pub failed: usize,
+    pub prompt_tokens: usize,
+    pub new_tokens: usize,
+    pub prompt_secs: f64,
+    pub generate_secs: f64,
+}
+
+impl Totals {
+    pub fn describe(&self) -> String {
+        format!(
+            "generator: {} summaries ({} usable, {} flagged, {} failed); prompt {:.0} tok/s, generation {:.1} tok/s",
+            self.articles,
+            self.usable,
+            self.articles.saturating_sub(self.usable + self.failed),
+            self.failed,
+            self.prompt_tokens as f64 / self.prompt_secs.max(1e-9),
+            self.new_tokens as f64 / self.generate_secs.max(1e-9),
+        )
+    }
+}
+
+pub struct Abstractive {
+    generator: Mutex<Generator>,
+    pub settings: Settings,
+    /// The run's progress bar: its message shows tokens per second while generating.
+    pub bar: Mutex<Option<ProgressBar>>,
+    pub totals: Mutex<Totals>,
+    model: String,
+    describe: String,
+}
+
+impl Abstractive {
+    pub fn new(generator: Generator, settings: Settings) -> Abstractive {
+        let p = &generator.provenance;
+        let model = p.model.clone();
+        // What a stored result depends on: the weights, the template and every decoding setting.
+        let describe = format!(
+            "{}|{}|{}|{:?}|{:?}|{}|{}",
+            settings.mode.as_str(),
+            p.model,
+            p.weights_sha256.as_deref().unwrap_or("-"),
+            generator.template,
+            settings.gen,
+            settings.hybrid_sentences,
+            settings.max_input_tokens
+        );
+        Abstractive {
+            generator: Mutex::new(generator),
+            settings,
+            bar: Mutex::new(None),
+            totals: Mutex::new(Totals::default()),
+            model,
+            describe,
+        }
+    }
+
+    pub fn describe(&self) -> &str {
+        &self.describe
+    }
+
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    pub fn totals(&self) -> Totals {
+        self.totals.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    pub fn set_bar(&self, bar: Option<ProgressBar>) {
+        if let Ok(mut b) = self.bar.lock() {
+            *b = bar;
+        }
+    }
+
+    /// Summarises one article. `body` is every sentence in order; `central` picks the `k` most
+    /// central sentences (indices into `body`, in article order) for hybrid input. Returns the
+    /// summary and any warning for the article.
+    pub fn summarise(
+        &self,
+        title: &str,
+        body: &[&str],
+        central: &dyn Fn(usize) -> Vec<usize>,
+    ) -> (Option<AbstractSummary>, Vec<String>) {
+        let mut warnings = Vec::new();
+        let Ok(mut gen) = self.generator.lock() else {
+            return (
+                None,
+                vec!["abstractive summary skipped: the generator failed earlier".into()],
+            );
+        };
+        let s = &self.settings;
+        let context = gen.model.context_length();
+        let budget = if gen.model.shares_context() {
+            s.max_input_tokens
+                .min(context.saturating_sub(s.gen.max_new_tokens))
+        } else {
+            s.max_input_tokens.min(context)
+        };
+        let render = |idx: &[usize]| {
+            let text: Vec<&str> = idx.iter().map(|&i| body[i]).collect();
+            gen.template.render(title, &text.join(" "))
+        };
+        let all: Vec<usize> = (0..body.len()).collect();
+        let mut mode = s.mode;
+        let mut chosen = match mode {
+            Mode::Hybrid => central(s.hybrid_sentences.max(1)),
+            _ => all,
+        };
+        let mut prompt = render(&chosen);
+        let mut tokens = match gen.count_tokens(&prompt) {
+            Ok(n) => n,
+            Err(e) => return (None, vec![format!("abstractive summary failed: {e}")]),
+        };
+        if tokens > budget && mode == Mode::Abstractive {
+            let before = tokens;
+            mode = Mode::Hybrid;
+            chosen = central(s.hybrid_sentences.max(1));
+            prompt = render(&chosen);
+            tokens = gen.count_tokens(&prompt).unwrap_or(usize::MAX);
+            warnings.push(format!(
+                "article is {before} tokens, over the generator's input limit of {budget}: it read the {} most central sentences instead (hybrid)",
+                chosen.len()
+            ));
+        }
+        // Even the extract can be too long (very long sentences): drop the least central.
+        while tokens > budget && chosen.len() > 1 {
+            let keep = chosen.len() - 1;
+            chosen = central(keep);
+            prompt = render(&chosen);
+            tokens = gen.count_tokens(&prompt).unwrap_or(usize::MAX);
+            if tokens <= budget {
+                warnings.push(format!(
+                    "the generator read only {keep} sentence(s): more would exceed its input limit of {budget} tokens"
+                ));
+            }
+        }
+        if tokens > budget {
+            return (
+                None,
+                vec![format!(
+                    "abstractive summary skipped: even one sentence is over the generator's input limit of {budget} tokens"
+                )],
+            );
+        }
+        let bar = self.bar.lock().ok().and_then(|b| b.clone());
+        let started = std::time::Instant::now();
+        let mut on_token = |n: usize| {
+            if let Some(bar) = &bar {
+                if n % 4 == 0 {
+                    let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                    bar.set_message(format!("generating {n} tok, {rate:.0} tok/s"));
+                }
+            }
+        };
+        let result = gen.generate(&prompt, &s.gen, &mut on_token);
+        if let Some(bar) = &bar {
+            bar.set_message("articles");
+        }
+        let mut totals = self.totals.lock().ok();
+        match result {
+            Ok(g) => {
+                let flags = check::assess(&g.text, g.stop == StopReason::MaxTokens);
+                let mut flags = flags;
+                if g.stop == StopReason::Loop && !flags.contains(&Flag::Looping) {
+                    flags.push(Flag::Looping);
+                }
+                let usable = flags.is_empty();
+                if let Some(t) = totals.as_mut() {
+                    t.articles += 1;
+                    t.usable += usable as usize;
+                    t.prompt_tokens += g.prompt_tokens;
+                    t.new_tokens += g.new_tokens;
+                    t.prompt_secs += g.prompt_secs;
+                    t.generate_secs += g.generate_secs;
+                }
+                if !usable {
+                    warnings.push(format!(
+                        "abstractive summary flagged ({}): the extractive summary is shown",
+                        flags
+                            .iter()
+                            .map(|f| f.describe())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                (
+                    Some(AbstractSummary {
+                        text: g.text.clone(),
+                        mode: mode.as_str().into(),
+                        input_sentences: chosen.len(),
+                        article_sentences: body.len(),
+                        flags,
+                        usable,
+                        model: self.model.clone(),
+                        prompt_tokens: g.prompt_tokens,
+                        new_tokens: g.new_tokens,
+                        stop: g.stop,
+                        tokens_per_sec: (g.tokens_per_sec() * 10.0).round() as f32 / 10.0,
+                    }),
+                    warnings,
+                )
+            }
+            Err(e) => {
+                if let Some(t) = totals.as_mut() {
+                    t.articles += 1;
+                    t.failed += 1;
+                }
+                warnings.push(format!("abstractive summary failed: {e}"));
+                (None, warnings)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::tests::generator;
+
+    fn settings(mode: Mode, max_input_tokens: usize) -> Settings {
+        Settings {
+            mode,
+            gen: GenOptions {
+                max_new_tokens: 20,
+                repeat_penalty: 1.0,
+                ..GenOptions::default()
+            },
+            hybrid_sentences: 2,
+            max_input_tokens,
+        }
+    }
+
+    const BODY: &[&str] = &["x x x.", "y y y.", "x y x.", "y x y."];
+
+    /// "Most central" = the first k, in order: enough to see which sentences were read.
+    fn first_k(k: usize) -> Vec<usize> {
+        (0..k.min(BODY.len())).collect()
+    }
+
+    #[test]
+    fn abstractive_reads_the_whole_article_and_keeps_a_good_summary() {
+        let g = generator(
+            &["Chính", "phủ", "ban", "hành", "nghị", "định.", "<eos>"],
+            4096,
+        );
+        let ab = Abstractive::new(g, settings(Mode::Abstractive, 1000));
+        let (s, warnings) = ab.summarise("", BODY, &first_k);
+        let s = s.expect("a summary");
+        assert_eq!(s.text, "Chính phủ ban hành nghị định.");
+        assert_eq!(
+            (s.mode.as_str(), s.input_sentences, s.article_sentences),
+            ("abstractive", 4, 4)
+        );
+        assert!(s.usable && s.flags.is_empty(), "{:?}", s.flags);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let t = ab.totals();
+        assert_eq!((t.articles, t.usable, t.new_tokens), (1, 1, 6));
+    }
+
+    #[test]
+    fn a_long_article_goes_hybrid_with_a_warning() {
+        let g = generator(
+            &["Chính", "phủ", "ban", "hành", "nghị", "định.", "<eos>"],
+            4096,
+        );
+        // Prompt = 6 template words + 3 per sentence: 4 sentences = 18 tokens, 2 = 12.
+        let ab = Abstractive::new(g, settings(Mode::Abstractive, 14));
+        let (s, warnings) = ab.summarise("", BODY, &first_k);
+        let s = s.expect("a summary");
+        assert_eq!((s.mode.as_str(), s.input_sentences), ("hybrid", 2));
+        assert_eq!(s.prompt_tokens, 12);
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("over the generator's input limit of 14")),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn hybrid_reads_the_extract() {
+        let g = generator(&["Chính", "phủ", "<eos>"], 4096);
+        let ab = Abstractive::new(g, settings(Mode::Hybrid, 1000));
+        let (s, _) = ab.summarise("", BODY, &first_k);
+        assert_eq!(s.expect("a summary").input_sentences, 2);
+    }
+
+    #[test]
+    fn a_bad_summary_is_flagged_and_the_extract_stays() {
+        let g = generator(&["the", "end", "<eos>"], 4096);
+        let ab = Abstractive::new(g, settings(Mode::Abstractive, 1000));
+        let (s, warnings) = ab.summarise("", BODY, &first_k);
+        let s = s.expect("a summary");
+        assert!(!s.usable);
+        assert_eq!(s.flags, vec![Flag::NotVietnamese]);
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("flagged (not Vietnamese)")),
+            "{warnings:?}"
+        );
+        assert_eq!(ab.totals().usable, 0);
+    }
+
+    #[test]
+    fn nothing_fits_skips_with_a_warning() {
+        let g = generator(&["x"], 4096);
+        let ab = Abstractive::new(g, settings(Mode::Hybrid, 8));
+        let (s, warnings) = ab.summarise("", BODY, &first_k);
+        assert!(s.is_none());
+        assert!(warnings[0].contains("skipped"), "{warnings:?}");
+    }
+}
