@@ -5,6 +5,7 @@
 //! in its own cache, recording where it came from.
 
 pub mod charsmap;
+pub mod chunks;
 pub mod e5s1;
 pub mod pypi;
 pub mod tokenizer;
