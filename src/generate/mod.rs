@@ -5,6 +5,8 @@
 //! GGUF file's metadata when a repo has no `tokenizer.json`.
 
 pub mod check;
+pub mod gemma3;
+pub mod gguf_tokenizer;
 pub mod load;
 pub mod template;
 
