@@ -212,7 +212,7 @@ impl Generator {
             out.push(next);
             on_token(out.len());
             text = self.decode(&out)?;
-            if let Some(cut) = stops.iter().filter_map(|s| text.find(s.as_str())).min() {
+            if let Some(cut) = stop_cut(&text, &stops) {
                 text.truncate(cut);
                 stop = StopReason::StopString;
                 break;
@@ -239,6 +239,17 @@ impl Generator {
             generate_secs,
         })
     }
+}
+
+/// Where the first stop string starts, ignoring leading whitespace: blank lines before the
+/// first word are how a base model starts its answer, not the end of it.
+fn stop_cut(text: &str, stops: &[String]) -> Option<usize> {
+    let lead = text.len() - text.trim_start().len();
+    stops
+        .iter()
+        .filter_map(|s| text[lead..].find(s.as_str()))
+        .min()
+        .map(|c| lead + c)
 }
 
 /// The usual repetition penalty (CTRL paper): divides positive logits, multiplies negative ones.
@@ -395,6 +406,18 @@ pub(crate) mod tests {
         let out = g.generate("Bài", &greedy(50), &mut |_| {}).unwrap();
         assert_eq!(out.text, "Chính phủ");
         assert_eq!(out.stop, StopReason::StopString);
+    }
+
+    #[test]
+    fn leading_blank_lines_are_not_a_stop() {
+        let stops = vec!["\n\n".to_string()];
+        assert_eq!(stop_cut("\n\n", &stops), None);
+        assert_eq!(stop_cut("\n\nChính phủ.", &stops), None);
+        assert_eq!(
+            stop_cut("\n\nChính phủ.\n\nBài", &stops),
+            Some("\n\nChính phủ.".len())
+        );
+        assert_eq!(stop_cut("Chính\n\n", &stops), Some(6));
     }
 
     #[test]
