@@ -5,7 +5,7 @@
 //! The prompt is a Vietnamese news text of about 400 tokens; decoding is greedy. Peak RSS is
 //! read from /proc/self/status (Linux).
 
-use bantin::generate::gemma3::Gemma3;
+use bantin::generate::gemma3::{Gemma3, Precision};
 use bantin::generate::gguf_tokenizer;
 use bantin::generate::LanguageModel;
 use std::time::Instant;
@@ -29,14 +29,17 @@ fn main() -> anyhow::Result<()> {
     let device = candle_core::Device::Cpu;
 
     let t = Instant::now();
-    let tok = gguf_tokenizer::from_gguf_file(&path)?;
+    let header = gguf_tokenizer::read_header(&path)?;
+    let header_secs = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let tok = gguf_tokenizer::from_gguf(&header)?;
     let tok_secs = t.elapsed().as_secs_f64();
     let known = tok
         .encode("Xin chào, tôi là một mô hình ngôn ngữ.", false)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("known sentence ids: {:?}", known.get_ids());
     let t = Instant::now();
-    let mut model = Gemma3::load(&path, &device)?;
+    let mut model = Gemma3::load_from(header, &path, &device, Precision::Fast)?;
     let load_secs = t.elapsed().as_secs_f64();
 
     // Repeat the paragraph to about 400 tokens.
@@ -69,6 +72,7 @@ fn main() -> anyhow::Result<()> {
     }
     let gen_secs = t.elapsed().as_secs_f64();
     let text_out = tok.decode(&out, true).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("GGUF header:     {header_secs:.2} s");
     println!("tokenizer build: {tok_secs:.2} s");
     println!("model load:      {load_secs:.2} s");
     println!(

@@ -258,7 +258,7 @@ fn generates_vietnamese_in_bounded_time() {
     let t = Instant::now();
     let mut seen = 0;
     let out = g
-        .generate(&prompt, &opts, &mut |n| seen = n)
+        .generate(prompt, &opts, &mut |n| seen = n)
         .expect("generate");
     let secs = t.elapsed();
     eprintln!(

@@ -12,8 +12,7 @@ use super::{GenerateError, LanguageModel};
 use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, IndexOp, Module, Tensor};
 use candle_transformers::quantized_nn::RmsNorm;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// llama.cpp's and candle's defaults for keys older GGUF conversions do not write.
@@ -239,7 +238,7 @@ impl Loader<'_> {
             return Ok(t);
         }
         let cols = t.shape().dims().last().copied().unwrap_or(0);
-        if cols % GgmlDType::Q8_0.block_size() != 0 {
+        if !cols.is_multiple_of(GgmlDType::Q8_0.block_size()) {
             return Ok(t);
         }
         let f = t
@@ -281,12 +280,22 @@ impl Gemma3 {
         device: &Device,
         precision: Precision,
     ) -> Result<Gemma3, GenerateError> {
+        let content = super::gguf_tokenizer::read_header(path)?;
+        Self::load_from(content, path, device, precision)
+    }
+
+    /// Loads from a header already read (`gguf_tokenizer::read_header`) of the file at `path`.
+    pub fn load_from(
+        content: gguf_file::Content,
+        path: &Path,
+        device: &Device,
+        precision: Precision,
+    ) -> Result<Gemma3, GenerateError> {
         let gguf_err = |message: String| GenerateError::Gguf {
             path: path.to_path_buf(),
             message,
         };
-        let mut file = std::fs::File::open(path).map_err(|e| gguf_err(e.to_string()))?;
-        let content = gguf_file::Content::read(&mut file).map_err(|e| gguf_err(e.to_string()))?;
+        let file = std::fs::File::open(path).map_err(|e| gguf_err(e.to_string()))?;
         let arch = content
             .metadata
             .get("general.architecture")
@@ -337,7 +346,11 @@ impl Gemma3 {
             .opt_f32("attn_logit_softcapping")
             .filter(|&c| c > 0.0)
             .map(f64::from);
-        if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 || head_dim % 2 != 0 {
+        if heads == 0
+            || kv_heads == 0
+            || !heads.is_multiple_of(kv_heads)
+            || !head_dim.is_multiple_of(2)
+        {
             return Err(gguf_err(format!(
                 "inconsistent attention shape: {heads} heads, {kv_heads} key/value heads, head size {head_dim}"
             )));
@@ -578,19 +591,4 @@ impl Gemma3 {
             None => Ok(()),
         }
     }
-}
-
-/// For callers that want the metadata without loading weights (e.g. `models info`).
-pub fn context_length_of(path: &Path) -> Result<usize, GenerateError> {
-    let gguf_err = |message: String| GenerateError::Gguf {
-        path: PathBuf::from(path),
-        message,
-    };
-    let mut file = std::fs::File::open(path).map_err(|e| gguf_err(e.to_string()))?;
-    let content = gguf_file::Content::read(&mut file).map_err(|e| gguf_err(e.to_string()))?;
-    let md: &HashMap<String, gguf_file::Value> = &content.metadata;
-    Ok(md
-        .get("gemma3.context_length")
-        .and_then(as_usize)
-        .unwrap_or(DEFAULT_CONTEXT))
 }
