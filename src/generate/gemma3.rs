@@ -91,10 +91,37 @@ impl Rope {
     }
 }
 
+/// Projections of the same input, stored as one matrix when their types allow it: one matrix
+/// product instead of two or three. Each product is a barrier for candle's worker threads,
+/// which spin while they wait; on a busy machine that wait dominates one-token steps.
+enum Fused {
+    One(QMatMul, Vec<usize>),
+    Many(Vec<QMatMul>),
+}
+
+impl Fused {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Vec<Tensor>> {
+        match self {
+            Fused::One(m, rows) => {
+                let y = m.forward(x)?;
+                let last = y.rank() - 1;
+                let mut at = 0;
+                rows.iter()
+                    .map(|&r| {
+                        let part = y.narrow(last, at, r);
+                        at += r;
+                        part
+                    })
+                    .collect()
+            }
+            Fused::Many(ms) => ms.iter().map(|m| m.forward(x)).collect(),
+        }
+    }
+}
+
 struct Layer {
-    wq: QMatMul,
-    wk: QMatMul,
-    wv: QMatMul,
+    /// Query, key and value projections.
+    qkv: Fused,
     wo: QMatMul,
     q_norm: RmsNorm,
     k_norm: RmsNorm,
@@ -102,8 +129,8 @@ struct Layer {
     post_attn_norm: RmsNorm,
     ffn_norm: RmsNorm,
     post_ffn_norm: RmsNorm,
-    gate: QMatMul,
-    up: QMatMul,
+    /// Gate and up projections of the feed-forward block.
+    gate_up: Fused,
     down: QMatMul,
     /// Some(W) for sliding-window layers.
     window: Option<usize>,
@@ -225,6 +252,69 @@ impl Loader<'_> {
         }
         let t = self.fast(t, name)?;
         QMatMul::from_qtensor(t).map_err(|e| self.err(format!("tensor {name}: {e}")))
+    }
+
+    fn fused(&mut self, names: &[String]) -> Result<Fused, GenerateError> {
+        let mut parts = Vec::with_capacity(names.len());
+        for n in names {
+            let t = self.qtensor(n)?;
+            parts.push(match self.precision {
+                Precision::Exact => t,
+                Precision::Fast => self.fast(t, n)?,
+            });
+        }
+        let joined = names.join(" + ");
+        let err = |e: candle_core::Error| self.err(format!("tensors {joined}: {e}"));
+        let rows: Vec<usize> = parts
+            .iter()
+            .map(|t| t.shape().dims().first().copied().unwrap_or(0))
+            .collect();
+        let cols: Vec<usize> = parts
+            .iter()
+            .map(|t| t.shape().dims().last().copied().unwrap_or(0))
+            .collect();
+        if cols.windows(2).any(|w| w[0] != w[1]) || parts.iter().any(|t| t.shape().rank() != 2) {
+            return Err(self.err(format!(
+                "tensors {joined} should be matrices over the same input, their shapes are {:?}",
+                parts
+                    .iter()
+                    .map(|t| t.shape().dims().to_vec())
+                    .collect::<Vec<_>>()
+            )));
+        }
+        if self.precision == Precision::Exact {
+            let ts = parts
+                .iter()
+                .map(|t| t.dequantize(self.device))
+                .collect::<candle_core::Result<Vec<_>>>()
+                .map_err(err)?;
+            let cat = Tensor::cat(&ts, 0).map_err(err)?;
+            return Ok(Fused::One(QMatMul::Tensor(cat), rows));
+        }
+        let dtype = parts[0].dtype();
+        let float = matches!(dtype, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16);
+        if float || parts.iter().any(|t| t.dtype() != dtype) || !self.device.is_cpu() {
+            let ms = parts
+                .into_iter()
+                .map(QMatMul::from_qtensor)
+                .collect::<candle_core::Result<Vec<_>>>()
+                .map_err(err)?;
+            return Ok(Fused::Many(ms));
+        }
+        // Quantized rows are whole blocks: stacking matrices is concatenating their bytes.
+        let mut bytes = Vec::new();
+        for t in &parts {
+            bytes.extend_from_slice(&t.data().map_err(err)?);
+        }
+        let total: usize = rows.iter().sum();
+        let t = candle_core::quantized::ggml_file::qtensor_from_ggml(
+            dtype,
+            &bytes,
+            vec![total, cols[0]],
+            self.device,
+        )
+        .map_err(err)?;
+        Ok(Fused::One(QMatMul::from_qtensor(t).map_err(err)?, rows))
     }
 
     fn exact(&self, t: &QTensor, name: &str) -> Result<QMatMul, GenerateError> {
@@ -383,9 +473,11 @@ impl Gemma3 {
             let p = format!("blk.{i}");
             let sliding = (i + 1) % window_type != 0;
             layers.push(Layer {
-                wq: l.matmul(&format!("{p}.attn_q.weight"))?,
-                wk: l.matmul(&format!("{p}.attn_k.weight"))?,
-                wv: l.matmul(&format!("{p}.attn_v.weight"))?,
+                qkv: l.fused(&[
+                    format!("{p}.attn_q.weight"),
+                    format!("{p}.attn_k.weight"),
+                    format!("{p}.attn_v.weight"),
+                ])?,
                 wo: l.matmul(&format!("{p}.attn_output.weight"))?,
                 q_norm: l.norm(&format!("{p}.attn_q_norm.weight"), eps)?,
                 k_norm: l.norm(&format!("{p}.attn_k_norm.weight"), eps)?,
@@ -393,8 +485,8 @@ impl Gemma3 {
                 post_attn_norm: l.norm(&format!("{p}.post_attention_norm.weight"), eps)?,
                 ffn_norm: l.norm(&format!("{p}.ffn_norm.weight"), eps)?,
                 post_ffn_norm: l.norm(&format!("{p}.post_ffw_norm.weight"), eps)?,
-                gate: l.matmul(&format!("{p}.ffn_gate.weight"))?,
-                up: l.matmul(&format!("{p}.ffn_up.weight"))?,
+                gate_up: l
+                    .fused(&[format!("{p}.ffn_gate.weight"), format!("{p}.ffn_up.weight")])?,
                 down: l.matmul(&format!("{p}.ffn_down.weight"))?,
                 window: sliding.then_some(window.max(1)),
                 cache: None,
@@ -467,19 +559,21 @@ impl Gemma3 {
             };
             let residual = x.clone();
             let h = layer.attn_norm.forward(&x)?;
-            let q = layer
-                .wq
+            let [q, k, v]: [Tensor; 3] = layer
+                .qkv
                 .forward(&h)?
+                .try_into()
+                .map_err(|_| candle_core::Error::Msg("q/k/v projection count".into()))?;
+            let q = q
+                .contiguous()?
                 .reshape((1, seq, heads, head_dim))?
                 .transpose(1, 2)?;
-            let k = layer
-                .wk
-                .forward(&h)?
+            let k = k
+                .contiguous()?
                 .reshape((1, seq, kv_heads, head_dim))?
                 .transpose(1, 2)?;
-            let v = layer
-                .wv
-                .forward(&h)?
+            let v = v
+                .contiguous()?
                 .reshape((1, seq, kv_heads, head_dim))?
                 .transpose(1, 2)?
                 .contiguous()?;
@@ -531,8 +625,12 @@ impl Gemma3 {
             let residual = x.clone();
             let h = layer.ffn_norm.forward(&x)?;
             // Gemma's feed-forward is GeGLU with the tanh approximation of GELU.
-            let g = layer.gate.forward(&h)?.gelu()?;
-            let u = layer.up.forward(&h)?;
+            let [g, u]: [Tensor; 2] = layer
+                .gate_up
+                .forward(&h)?
+                .try_into()
+                .map_err(|_| candle_core::Error::Msg("gate/up projection count".into()))?;
+            let g = g.gelu()?;
             let f = layer.down.forward(&(g * u)?)?;
             x = (layer.post_ffn_norm.forward(&f)? + residual)?;
         }
