@@ -391,6 +391,12 @@ fn chunks_are_downloaded_verified_and_assembled_once() {
     assert_eq!(path, cache.join("models/tinychunk-mirror/tinychunk.gguf"));
     assert_eq!(std::fs::read(&path).unwrap(), c.file);
     assert_eq!(rec.member_sha256, c.mirror.sha256);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644, "{mode:o}");
+    }
     assert!(rec.wheel.contains(&c.wheels[2].filename), "{}", rec.wheel);
     for w in &c.wheels {
         assert_eq!(
