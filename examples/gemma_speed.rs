@@ -1,11 +1,11 @@
 //! Load time, prompt and generation speed of a Gemma 3 GGUF on this machine.
 //!
-//! cargo run --release --example gemma_speed -- PATH/TO/gemma-3-270m-q4_k_m.gguf [NEW_TOKENS]
+//! cargo run --release --example gemma_speed -- PATH/TO/gemma-3-270m-q4_k_m.gguf [NEW_TOKENS] [fast|exact|mixed]
 //!
 //! The prompt is a Vietnamese news text of about 400 tokens; decoding is greedy. Peak RSS is
 //! read from /proc/self/status (Linux).
 
-use bantin::generate::gemma3::Gemma3;
+use bantin::generate::gemma3::{Gemma3, Precision};
 use bantin::generate::gguf_tokenizer;
 use bantin::generate::LanguageModel;
 use std::time::Instant;
@@ -26,17 +26,25 @@ fn main() -> anyhow::Result<()> {
             anyhow::anyhow!("usage: gemma_speed PATH/TO/model.gguf [NEW_TOKENS]")
         })?);
     let new_tokens: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(64);
+    let precision = match args.next().as_deref() {
+        Some("exact") => Precision::Exact,
+        Some("mixed") => Precision::Mixed,
+        _ => Precision::Fast,
+    };
     let device = candle_core::Device::Cpu;
 
     let t = Instant::now();
-    let tok = gguf_tokenizer::from_gguf_file(&path)?;
+    let header = gguf_tokenizer::read_header(&path)?;
+    let header_secs = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let tok = gguf_tokenizer::from_gguf(&header)?;
     let tok_secs = t.elapsed().as_secs_f64();
     let known = tok
         .encode("Xin chào, tôi là một mô hình ngôn ngữ.", false)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("known sentence ids: {:?}", known.get_ids());
     let t = Instant::now();
-    let mut model = Gemma3::load(&path, &device)?;
+    let mut model = Gemma3::load_from(header, &path, &device, precision)?;
     let load_secs = t.elapsed().as_secs_f64();
 
     // Repeat the paragraph to about 400 tokens.
@@ -69,6 +77,8 @@ fn main() -> anyhow::Result<()> {
     }
     let gen_secs = t.elapsed().as_secs_f64();
     let text_out = tok.decode(&out, true).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("precision:       {precision:?}");
+    println!("GGUF header:     {header_secs:.2} s");
     println!("tokenizer build: {tok_secs:.2} s");
     println!("model load:      {load_secs:.2} s");
     println!(

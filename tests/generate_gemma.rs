@@ -6,7 +6,7 @@
 mod common;
 
 use bantin::catalog::{ChunkMirror, ChunkPart};
-use bantin::generate::gemma3::Gemma3;
+use bantin::generate::gemma3::{Gemma3, Precision};
 use bantin::generate::{gguf_tokenizer, LanguageModel};
 use bantin::mirror::{chunks, MirrorError};
 use bantin::progress::Progress;
@@ -268,6 +268,44 @@ fn kv_cache_matches_full_recompute_beyond_the_sliding_window() {
 }
 
 #[test]
+fn precisions_agree_and_mixed_uses_f32_for_the_prompt() {
+    let tmp = TempDir::new("gemma");
+    let path = write_model(&tmp, 4, WINDOW);
+    let with = |p: Precision| Gemma3::load_with(&path, &Device::Cpu, p).expect("load");
+    let (mut fast, mut exact, mut mixed) = (
+        with(Precision::Fast),
+        with(Precision::Exact),
+        with(Precision::Mixed),
+    );
+    let p = prompt(31, 7);
+    let (lf, le, lm) = (
+        fast.start(&p).unwrap(),
+        exact.start(&p).unwrap(),
+        mixed.start(&p).unwrap(),
+    );
+    let scale = le.iter().map(|x| x.abs()).fold(1.0, f32::max);
+    // 8-bit quantization moves the logits, but not far.
+    let d = max_diff(&lf, &le);
+    assert!(
+        d > 0.0 && d < 0.1 * scale,
+        "fast vs exact: {d} (scale {scale})"
+    );
+    // The prompt pass of Mixed runs the layers in f32 (only the output projection is
+    // quantized): not the Fast computation, and closer to Exact than Fast is.
+    assert!(max_diff(&lm, &lf) > 1e-6, "Mixed ran the quantized layers");
+    assert!(max_diff(&lm, &le) < d, "{} >= {d}", max_diff(&lm, &le));
+    // Its steps are quantized, from an f32-built cache: close to both.
+    let t = argmax(&le);
+    let (sf, se, sm) = (
+        fast.step(t).unwrap(),
+        exact.step(t).unwrap(),
+        mixed.step(t).unwrap(),
+    );
+    assert!(max_diff(&sm, &se) > 0.0 && max_diff(&sm, &se) < 0.1 * scale);
+    assert!(max_diff(&sm, &sf) < 0.1 * scale);
+}
+
+#[test]
 fn the_sliding_window_limits_what_the_sliding_layer_sees() {
     let tmp = TempDir::new("gemma");
     // Same weights (same seed), window 4 versus a window longer than any sequence here.
@@ -391,6 +429,12 @@ fn chunks_are_downloaded_verified_and_assembled_once() {
     assert_eq!(path, cache.join("models/tinychunk-mirror/tinychunk.gguf"));
     assert_eq!(std::fs::read(&path).unwrap(), c.file);
     assert_eq!(rec.member_sha256, c.mirror.sha256);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644, "{mode:o}");
+    }
     assert!(rec.wheel.contains(&c.wheels[2].filename), "{}", rec.wheel);
     for w in &c.wheels {
         assert_eq!(

@@ -33,16 +33,25 @@ const TYPE_UNKNOWN: i32 = 2;
 const TYPE_CONTROL: i32 = 3;
 const TYPE_USER_DEFINED: i32 = 4;
 
-/// Reads only the GGUF header (metadata and tensor index), not the weights.
-pub fn from_gguf_file(path: &Path) -> Result<Tokenizer, GenerateError> {
+/// The GGUF header (metadata and tensor index), not the weights. Parsing it takes about half
+/// a second for a 262k vocabulary: read it once and pass it to `from_gguf` and
+/// `Gemma3::load_from`.
+pub fn read_header(path: &Path) -> Result<Content, GenerateError> {
     let gguf_err = |message: String| GenerateError::Gguf {
         path: path.to_path_buf(),
         message,
     };
     let mut file = std::fs::File::open(path).map_err(|e| gguf_err(e.to_string()))?;
-    let content = Content::read(&mut file).map_err(|e| gguf_err(e.to_string()))?;
+    Content::read(&mut file).map_err(|e| gguf_err(e.to_string()))
+}
+
+pub fn from_gguf_file(path: &Path) -> Result<Tokenizer, GenerateError> {
+    let content = read_header(path)?;
     from_gguf(&content).map_err(|e| match e {
-        GenerateError::Tokenizer(m) => gguf_err(format!("tokenizer: {m}")),
+        GenerateError::Tokenizer(m) => GenerateError::Gguf {
+            path: path.to_path_buf(),
+            message: format!("tokenizer: {m}"),
+        },
         other => other,
     })
 }

@@ -280,6 +280,8 @@ fn assemble(
         });
     }
     let target = dir.join(&mirror.filename);
+    readable(tmp.as_file(), &target)?;
+    tmp.as_file().sync_all().map_err(io_err(&target))?;
     tmp.persist(&target).map_err(|e| MirrorError::Io {
         path: target.clone(),
         source: e.error,
@@ -338,9 +340,24 @@ fn write_record(dir: &Path, rec: &MirrorRecord) -> Result<(), MirrorError> {
     let text = serde_json::to_string_pretty(rec).expect("record serialises");
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir))?;
     tmp.write_all(text.as_bytes()).map_err(io_err(&path))?;
+    readable(tmp.as_file(), &path)?;
     tmp.persist(&path).map_err(|e| MirrorError::Io {
         path: path.clone(),
         source: e.error,
     })?;
+    Ok(())
+}
+
+/// Temporary files are private (0600); a model in the cache is an ordinary file that other
+/// users of a shared cache may read.
+fn readable(file: &std::fs::File, path: &Path) -> Result<(), MirrorError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io_err(path))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (file, path);
     Ok(())
 }
