@@ -41,6 +41,9 @@ pub struct Settings {
     pub hybrid_sentences: usize,
     /// Longest input (prompt tokens) fed to the generator; longer articles go hybrid.
     pub max_input_tokens: usize,
+    /// Threads for generation (0 = as many as the encoder uses). One-token steps are small:
+    /// on a busy machine two threads spend their time waiting for each other.
+    pub threads: usize,
 }
 
 /// What the generator wrote for one article, with what it read and how it went.
@@ -90,6 +93,7 @@ impl Totals {
 
 pub struct Abstractive {
     generator: Mutex<Generator>,
+    pool: Option<rayon::ThreadPool>,
     pub settings: Settings,
     /// The run's progress bar: its message shows tokens per second while generating.
     pub bar: Mutex<Option<ProgressBar>>,
@@ -113,8 +117,17 @@ impl Abstractive {
             settings.hybrid_sentences,
             settings.max_input_tokens
         );
+        let pool = (settings.threads > 0)
+            .then(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(settings.threads)
+                    .build()
+                    .ok()
+            })
+            .flatten();
         Abstractive {
             generator: Mutex::new(generator),
+            pool,
             settings,
             bar: Mutex::new(None),
             totals: Mutex::new(Totals::default()),
@@ -221,7 +234,11 @@ impl Abstractive {
                 }
             }
         };
-        let result = gen.generate(&prompt, &s.gen, &mut on_token);
+        let g: &mut Generator = &mut gen;
+        let result = match &self.pool {
+            Some(pool) => pool.install(|| g.generate(&prompt, &s.gen, &mut on_token)),
+            None => g.generate(&prompt, &s.gen, &mut on_token),
+        };
         if let Some(bar) = &bar {
             bar.set_message("articles");
         }
@@ -296,6 +313,7 @@ mod tests {
             },
             hybrid_sentences: 2,
             max_input_tokens,
+            threads: 0,
         }
     }
 

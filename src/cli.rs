@@ -224,6 +224,19 @@ pub struct GenArgs {
     /// Longest generator input in tokens. A longer article is read as hybrid, with a warning.
     #[arg(long, default_value_t = 1536, env = "BANTIN_MAX_INPUT_TOKENS")]
     pub max_input_tokens: usize,
+    /// Generator weights: mixed (f32 for the prompt, quantized for each new token), fast
+    /// (quantized only, least memory) or exact (all f32, as PyTorch; most memory).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "mixed",
+        env = "BANTIN_GEN_PRECISION"
+    )]
+    pub gen_precision: crate::generate::load::Precision,
+    /// Threads for generation; 0 = all cores. One-token steps are small: on a busy machine
+    /// one thread can be faster than two that wait for each other.
+    #[arg(long, default_value_t = 0, env = "BANTIN_GEN_THREADS")]
+    pub gen_threads: usize,
 }
 
 /// Loads the generator when the flags ask for generated summaries.
@@ -240,7 +253,7 @@ pub fn load_abstractive(
     let resolved = hub::resolve_generator(&gen.generator, &opts)?;
     let device = crate::device::parse(&model.device)?;
     let spinner = progress.spinner(&format!("loading generator {}", resolved.provenance.model));
-    let generator = crate::generate::load::load(&resolved, &device)
+    let generator = crate::generate::load::load_with(&resolved, &device, gen.gen_precision)
         .with_context(|| format!("loading generator {}", resolved.provenance.model))?;
     spinner.finish_and_clear();
     if !resolved.manifest.instruct {
@@ -272,6 +285,7 @@ pub fn load_abstractive(
         },
         hybrid_sentences: gen.hybrid_sentences.max(1),
         max_input_tokens: gen.max_input_tokens.max(16),
+        threads: gen.gen_threads,
     };
     Ok(Some(crate::abstractive::Abstractive::new(
         generator, settings,

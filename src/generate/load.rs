@@ -23,21 +23,66 @@ fn tokenizer(r: &ResolvedGenerator) -> Result<Tokenizer, GenerateError> {
     }
 }
 
+/// How to hold and run a generator's weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Precision {
+    /// f32 matrices for the prompt, the file's quantized ones for one-token steps (Gemma 3).
+    #[default]
+    Mixed,
+    /// Quantized products only: least memory.
+    Fast,
+    /// Every matrix in f32: the file's weights exactly, as PyTorch runs them; most memory.
+    Exact,
+}
+
 pub fn load(r: &ResolvedGenerator, device: &Device) -> Result<Generator, GenerateError> {
+    load_with(r, device, Precision::default())
+}
+
+pub fn load_with(
+    r: &ResolvedGenerator,
+    device: &Device,
+    precision: Precision,
+) -> Result<Generator, GenerateError> {
     let first = r.weights.first().ok_or_else(|| GenerateError::Load {
         path: r.manifest.name.clone().into(),
         message: "no weights file".into(),
     })?;
+    // The GGUF header takes a while to read: read once, for the model and the tokenizer.
+    let mut header_tokenizer = None;
     let model: Box<dyn LanguageModel> = match r.manifest.family.as_str() {
-        "gemma3" => Box::new(super::gemma3::Gemma3::load(first, device)?),
+        "gemma3" => {
+            use super::gemma3::Precision as P;
+            let content = super::gguf_tokenizer::read_header(first)?;
+            let p = match precision {
+                Precision::Mixed => P::Mixed,
+                Precision::Fast => P::Fast,
+                Precision::Exact => P::Exact,
+            };
+            if r.tokenizer_json.is_none() {
+                header_tokenizer = Some(super::gguf_tokenizer::from_gguf(&content)?);
+            }
+            Box::new(super::gemma3::Gemma3::load_from(content, first, device, p)?)
+        }
         other => return Err(GenerateError::Family(other.to_string())),
     };
-    let tokenizer = tokenizer(r)?;
+    let tokenizer = match header_tokenizer {
+        Some(t) => t,
+        None => tokenizer(r)?,
+    };
     let template = r.manifest.template.clone();
+    // Only special tokens end a text: in Gemma's vocabulary "</s>" is an ordinary piece.
+    let special: std::collections::HashSet<u32> = tokenizer
+        .get_added_tokens_decoder()
+        .iter()
+        .filter(|(_, t)| t.special)
+        .map(|(id, _)| *id)
+        .collect();
     let eos: Vec<u32> = template
         .end_tokens()
         .iter()
         .filter_map(|t| tokenizer.token_to_id(t))
+        .filter(|id| special.contains(id))
         .collect();
     if eos.is_empty() {
         return Err(GenerateError::Tokenizer(format!(
