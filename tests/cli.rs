@@ -250,3 +250,96 @@ fn eval_on_the_seeds_reaches_the_regression_bar() {
         assert!(out.join(f).is_file(), "{f} missing");
     }
 }
+
+/// The abstractive path end to end with the real gemma-3-270m from the package-index mirror:
+/// hybrid summaries on two seeds, kept beside the extract, in every output.
+#[test]
+fn hybrid_digest_with_the_real_generator() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    for seed in ["002_ebd99de0a1d6bba1.txt", "003_d51ff44d6cffccb3.txt"] {
+        std::fs::copy(root().join("corpus/seeds").join(seed), input.join(seed)).unwrap();
+    }
+    let out = dir.path().join("out");
+    let started = std::time::Instant::now();
+    let o = bantin(&[
+        "digest",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-state",
+        "--summarizer",
+        "hybrid",
+        "--max-new-tokens",
+        "24",
+        "--hybrid-sentences",
+        "3",
+    ]);
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status.code(),
+        stderr(&o)
+    );
+    // Generous: two articles, 24 tokens each, on a 2-core machine that may be busy.
+    assert!(
+        started.elapsed().as_secs() < 600,
+        "took {:?}",
+        started.elapsed()
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("is a base model"),
+        "no base-model warning: {err}"
+    );
+    assert!(err.contains("generator: 2 summaries"), "{err}");
+    let articles = lines(&out.join("articles.jsonl"));
+    assert_eq!(articles.len(), 2);
+    use unicode_normalization::UnicodeNormalization;
+    for a in &articles {
+        let g = &a["abstractive"];
+        assert_eq!(g["mode"], "hybrid", "{a}");
+        assert_eq!(g["input_sentences"], 3, "{a}");
+        assert!(g["new_tokens"].as_u64().unwrap() <= 24, "{a}");
+        assert!(
+            g["model"].as_str().unwrap().starts_with("gemma-3-270m"),
+            "{a}"
+        );
+        let text = g["text"].as_str().unwrap();
+        assert_eq!(text, text.nfc().collect::<String>(), "not NFC");
+        // The extract is always kept.
+        assert!(!a["summary"].as_str().unwrap().is_empty());
+        // A flagged summary says so in the warnings.
+        if !g["usable"].as_bool().unwrap() {
+            assert!(
+                a["warnings"]
+                    .to_string()
+                    .contains("abstractive summary flagged"),
+                "{a}"
+            );
+        }
+    }
+    let md = std::fs::read_to_string(out.join("digest.md")).unwrap();
+    assert!(md.contains("generated summaries: gemma-3-270m"), "{md}");
+    // Deterministic by default: the same run gives the same text.
+    let o = bantin(&[
+        "summarize",
+        input.to_str().unwrap(),
+        "--summarizer",
+        "hybrid",
+        "--max-new-tokens",
+        "24",
+        "--hybrid-sentences",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again: Vec<Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (a, b) in articles.iter().zip(&again) {
+        assert_eq!(a["id"], b["id"]);
+        assert_eq!(a["abstractive"]["text"], b["abstractive"]["text"]);
+    }
+}
