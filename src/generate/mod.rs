@@ -5,6 +5,9 @@
 //! GGUF file's metadata when a repo has no `tokenizer.json`.
 
 pub mod check;
+pub mod quantized;
+pub mod spm;
+pub mod t5;
 pub mod template;
 
 use crate::hub::Provenance;
