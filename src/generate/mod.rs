@@ -8,6 +8,7 @@ pub mod check;
 pub mod quantized;
 pub mod spm;
 pub mod t5;
+mod t5_model;
 pub mod template;
 
 use crate::hub::Provenance;

@@ -2,19 +2,14 @@
 //! encoder input; the decoder starts from `decoder_start_token_id` and keeps a KV cache, so each
 //! `step` costs one decoder token.
 //!
-//! candle 0.11's `t5` scales the decoder output by `sqrt(d_model)` before a tied LM head where
-//! transformers (and Mesh TensorFlow) scale by `1/sqrt(d_model)`: its logits come out `d_model`
-//! times too large. Greedy decoding would not notice, but temperature sampling would, so the
-//! logits are rescaled here (checked against transformers in tests/generate_t5.rs).
-//!
-//! Known limitation of candle 0.11's `t5`: decoder self-attention uses bidirectional relative
-//! position buckets (HF uses unidirectional ones in the decoder). Both agree for distances below
-//! `relative_attention_num_buckets / 4` (8 for the usual 32 buckets); beyond that the decoder's
-//! position bias differs slightly from the reference implementation.
+//! The network is candle 0.11's `t5` vendored in `t5_model` with two fixes (causal relative
+//! positions in decoder self-attention, tied-head scaling), because upstream's logits differ
+//! from transformers' from the ninth generated token on, and are `d_model` times too large for
+//! tied heads (ViT5).
 
+use super::t5_model as t5;
 use super::{GenerateError, LanguageModel};
 use candle_core::{DType, Device, Tensor};
-use candle_transformers::models::t5;
 use std::path::{Path, PathBuf};
 
 /// Input limit when config.json has no `n_positions`: what T5 models are usually trained with.
@@ -26,8 +21,6 @@ pub struct T5 {
     device: Device,
     decoder_start: u32,
     input_limit: usize,
-    /// Corrects candle's tied-head scaling (see the module comment); 1 for untied heads.
-    logit_scale: f32,
     /// Encoder output of the current prompt (`start`), reused by every decoder step.
     encoded: Option<Tensor>,
 }
@@ -62,11 +55,6 @@ pub fn load(
         .map(|n| n as usize)
         .unwrap_or(DEFAULT_INPUT_TOKENS);
     let decoder_start = cfg.decoder_start_token_id.unwrap_or(cfg.pad_token_id) as u32;
-    let logit_scale = if cfg.tie_word_embeddings {
-        1.0 / cfg.d_model as f32
-    } else {
-        1.0
-    };
     let vb = var_builder(weights, dtype, device)?;
     let model =
         t5::T5ForConditionalGeneration::load(vb, &cfg).map_err(|e| GenerateError::Load {
@@ -78,7 +66,6 @@ pub fn load(
         device: device.clone(),
         decoder_start,
         input_limit,
-        logit_scale,
         encoded: None,
     })
 }
@@ -165,11 +152,7 @@ impl T5 {
         })?;
         let ids = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
         let logits = self.model.decode(&ids, encoded)?;
-        let mut logits: Vec<f32> = logits.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?;
-        if self.logit_scale != 1.0 {
-            logits.iter_mut().for_each(|l| *l *= self.logit_scale);
-        }
-        Ok(logits)
+        Ok(logits.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?)
     }
 }
 
