@@ -262,6 +262,11 @@ pub fn tokenizer_json(m: &SpmModel) -> Result<serde_json::Value, String> {
         .collect();
     let mut normalizers = Vec::new();
     if !m.precompiled_charsmap.is_empty() {
+        // The Precompiled normaliser maps whole graphemes, then single characters, and misses
+        // the composition sentencepiece finds by longest match over the raw input (e.g. NFD
+        // "o\u{302}\u{301}" → "ố"). Composing first gives sentencepiece's result, since its
+        // charsmaps (nmt_nfkc and friends) include NFC.
+        normalizers.push(json!({"type": "NFC"}));
         normalizers.push(json!({"type": "Precompiled",
             "precompiled_charsmap":
                 base64::engine::general_purpose::STANDARD.encode(&m.precompiled_charsmap)}));
