@@ -19,6 +19,20 @@ const FFN: usize = 64;
 const LAYERS: usize = 2;
 const CONTEXT: u32 = 64;
 
+/// The error of a call that must fail (the Ok types here have no Debug for `expect_err`).
+trait Failing {
+    fn failure(self, what: &str) -> GenerateError;
+}
+
+impl<T> Failing for Result<T, GenerateError> {
+    fn failure(self, what: &str) -> GenerateError {
+        match self {
+            Ok(_) => panic!("{what}: expected an error"),
+            Err(e) => e,
+        }
+    }
+}
+
 fn write_gguf(dir: &Path, arch: &str, seed: u64) -> PathBuf {
     let mut rng = Rng::new(seed);
     let mut tensors: Vec<(String, QTensor)> = Vec::new();
@@ -244,19 +258,13 @@ fn qwen3_gguf_loads_and_caches_consistently() {
 fn wrong_family_missing_file_and_overflow_are_errors() {
     let dir = TempDir::new("gguf-errors");
     let path = write_gguf(dir.path(), "qwen2", 1);
-    let err = quantized::load("llama", &path, &Device::Cpu)
-        .err()
-        .expect("family mismatch");
+    let err = quantized::load("llama", &path, &Device::Cpu).failure("family mismatch");
     assert!(matches!(err, GenerateError::Gguf { .. }), "{err}");
     assert!(err.to_string().contains("qwen2"), "{err}");
-    let err = quantized::load("gemma9", &path, &Device::Cpu)
-        .err()
-        .expect("unknown family");
+    let err = quantized::load("gemma9", &path, &Device::Cpu).failure("unknown family");
     assert!(matches!(err, GenerateError::Family(_)), "{err}");
     let missing = dir.join("nope.gguf");
-    let err = quantized::load("qwen2", &missing, &Device::Cpu)
-        .err()
-        .expect("missing file");
+    let err = quantized::load("qwen2", &missing, &Device::Cpu).failure("missing file");
     assert!(err.to_string().contains("nope.gguf"), "{err}");
     let truncated = dir.join("cut.gguf");
     let bytes = std::fs::read(&path).expect("read");
@@ -265,6 +273,6 @@ fn wrong_family_missing_file_and_overflow_are_errors() {
 
     let mut m = load("qwen2", &path);
     let long: Vec<u32> = (0..CONTEXT + 1).map(|i| i % VOCAB as u32).collect();
-    let err = m.start(&long).err().expect("past the context");
+    let err = m.start(&long).failure("past the context");
     assert!(err.to_string().contains("context"), "{err}");
 }

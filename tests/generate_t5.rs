@@ -5,10 +5,24 @@ mod common;
 
 use bantin::generate::spm::tokenizer_from_spm;
 use bantin::generate::template::Template;
-use bantin::generate::{t5, GenOptions, Generator, LanguageModel};
+use bantin::generate::{t5, GenOptions, GenerateError, Generator, LanguageModel};
 use candle_core::{DType, Device, Tensor};
 use common::{Rng, TempDir};
 use std::path::{Path, PathBuf};
+
+/// The error of a call that must fail (the Ok types here have no Debug for `expect_err`).
+trait Failing {
+    fn failure(self, what: &str) -> GenerateError;
+}
+
+impl<T> Failing for Result<T, GenerateError> {
+    fn failure(self, what: &str) -> GenerateError {
+        match self {
+            Ok(_) => panic!("{what}: expected an error"),
+            Err(e) => e,
+        }
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // A sentencepiece ModelProto, written field by field.
@@ -154,25 +168,19 @@ fn spiece_model_becomes_a_t5_tokenizer() {
 fn unsupported_or_broken_spiece_files_are_errors_naming_the_file() {
     let dir = TempDir::new("spm-bad");
     let bpe = write_spiece(dir.path(), "bpe.model", &spiece(2, true));
-    let err = tokenizer_from_spm(&bpe).err().expect("BPE is refused");
+    let err = tokenizer_from_spm(&bpe).failure("BPE is refused");
     let msg = err.to_string();
     assert!(msg.contains("bpe.model") && msg.contains("BPE"), "{msg}");
 
     let full = spiece(1, true);
     let cut = write_spiece(dir.path(), "cut.model", &full[..full.len() - 7]);
-    let msg = tokenizer_from_spm(&cut)
-        .err()
-        .expect("truncated")
-        .to_string();
+    let msg = tokenizer_from_spm(&cut).failure("truncated").to_string();
     assert!(msg.contains("cut.model"), "{msg}");
 
     let junk = write_spiece(dir.path(), "junk.model", b"\x0a\x02hi");
     assert!(tokenizer_from_spm(&junk).is_err());
     let missing = dir.join("missing.model");
-    let msg = tokenizer_from_spm(&missing)
-        .err()
-        .expect("missing")
-        .to_string();
+    let msg = tokenizer_from_spm(&missing).failure("missing").to_string();
     assert!(msg.contains("missing.model"), "{msg}");
 }
 
@@ -253,13 +261,24 @@ fn tiny_t5_loads_and_its_kv_cache_matches_full_recomputation() {
     let vocab = pieces().len();
     let dir = TempDir::new("t5");
     let (config, weights) = write_t5(dir.path(), vocab, 11);
-    let mut m = t5::load(&config, &[weights.clone()], &Device::Cpu, DType::F32).expect("T5 loads");
+    let mut m = t5::load(
+        &config,
+        std::slice::from_ref(&weights),
+        &Device::Cpu,
+        DType::F32,
+    )
+    .expect("T5 loads");
     assert_eq!(m.context_length(), 96, "n_positions is the input limit");
     assert!(!m.shares_context());
     assert_eq!(m.decoder_start_token_id(), 0);
-    let m2 = t5::load(&config, &[weights.clone()], &Device::Cpu, DType::F32)
-        .expect("T5 loads")
-        .with_input_limit(1024);
+    let m2 = t5::load(
+        &config,
+        std::slice::from_ref(&weights),
+        &Device::Cpu,
+        DType::F32,
+    )
+    .expect("T5 loads")
+    .with_input_limit(1024);
     assert_eq!(m2.context_length(), 1024);
 
     let prompt = [4u32, 5, 6, 7, 8, 9, 1];
@@ -297,8 +316,7 @@ fn tiny_t5_loads_and_its_kv_cache_matches_full_recomputation() {
     // A missing weights file, a truncated one, a config that is not T5.
     let missing = dir.join("absent.safetensors");
     let msg = t5::load(&config, &[missing], &Device::Cpu, DType::F32)
-        .err()
-        .expect("missing weights")
+        .failure("missing weights")
         .to_string();
     assert!(msg.contains("absent.safetensors"), "{msg}");
     let bytes = std::fs::read(&weights).expect("read");
@@ -308,8 +326,7 @@ fn tiny_t5_loads_and_its_kv_cache_matches_full_recomputation() {
     let bad_config = dir.join("bad.json");
     std::fs::write(&bad_config, "{\"d_model\": 3}").expect("write");
     let msg = t5::load(&bad_config, &[weights], &Device::Cpu, DType::F32)
-        .err()
-        .expect("bad config")
+        .failure("bad config")
         .to_string();
     assert!(msg.contains("bad.json"), "{msg}");
 }
@@ -322,8 +339,13 @@ fn greedy_t5_generation_is_deterministic_through_the_shared_loop() {
     let vocab = tokenizer.get_vocab_size(true);
     let (config, weights) = write_t5(dir.path(), vocab, 5);
     let run = || {
-        let model =
-            t5::load(&config, &[weights.clone()], &Device::Cpu, DType::F32).expect("T5 loads");
+        let model = t5::load(
+            &config,
+            std::slice::from_ref(&weights),
+            &Device::Cpu,
+            DType::F32,
+        )
+        .expect("T5 loads");
         let mut g = Generator {
             model: Box::new(model),
             tokenizer: tokenizer.clone(),
