@@ -281,6 +281,17 @@ fn tiny_t5_loads_and_its_kv_cache_matches_full_recomputation() {
     .with_input_limit(1024);
     assert_eq!(m2.context_length(), 1024);
 
+    // Stepping before any prompt, or an empty prompt, is an error rather than a panic.
+    let mut unstarted = t5::load(
+        &config,
+        std::slice::from_ref(&weights),
+        &Device::Cpu,
+        DType::F32,
+    )
+    .expect("T5 loads");
+    unstarted.step(3).failure("step before start");
+    unstarted.start(&[]).failure("empty prompt");
+
     let prompt = [4u32, 5, 6, 7, 8, 9, 1];
     let first = m.start(&prompt).expect("start");
     assert_eq!(first.len(), vocab);
