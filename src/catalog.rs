@@ -187,10 +187,28 @@ fn default_max_new() -> usize {
 
 pub const DEFAULT_GENERATOR: &str = "gemma-3-270m";
 
-const BUILTIN_GENERATORS: &[(&str, &str)] = &[(
-    "gemma-3-270m",
-    include_str!("../models/generators/gemma-3-270m.toml"),
-)];
+const BUILTIN_GENERATORS: &[(&str, &str)] = &[
+    (
+        "gemma-3-270m",
+        include_str!("../models/generators/gemma-3-270m.toml"),
+    ),
+    (
+        "qwen2.5-1.5b-instruct",
+        include_str!("../models/generators/qwen2.5-1.5b-instruct.toml"),
+    ),
+    (
+        "gemma-3-1b-it",
+        include_str!("../models/generators/gemma-3-1b-it.toml"),
+    ),
+    (
+        "qwen3-1.7b",
+        include_str!("../models/generators/qwen3-1.7b.toml"),
+    ),
+    (
+        "vit5-base-vietnews",
+        include_str!("../models/generators/vit5-base-vietnews.toml"),
+    ),
+];
 
 impl GeneratorManifest {
     pub fn parse(name: &str, text: &str) -> Result<GeneratorManifest, CatalogError> {
@@ -361,5 +379,69 @@ mod tests {
         assert_eq!(bge.family, Family::XlmRoberta);
         assert_eq!(bge.pooling, Pooling::Cls);
         assert!(find("BAAI/bge-m3").unwrap().is_some());
+    }
+
+    #[test]
+    fn every_builtin_generator_manifest_parses_and_is_usable() {
+        use crate::generate::template::ChatFormat;
+        for (name, text) in BUILTIN_GENERATORS {
+            let m = GeneratorManifest::parse(name, text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                &m.name, name,
+                "manifest name differs from its catalogue key"
+            );
+            assert!(
+                ["gemma3", "qwen2", "qwen3", "llama", "t5"].contains(&m.family.as_str()),
+                "{name}: family {}",
+                m.family
+            );
+            assert!(
+                m.repo.contains('/'),
+                "{name}: repo {} is not a hub id",
+                m.repo
+            );
+            assert!(!m.weights.is_empty(), "{name}: no weights");
+            if m.family == "t5" {
+                assert!(
+                    !m.template.prefix.is_empty(),
+                    "{name}: T5 needs its task prefix"
+                );
+                assert_eq!(m.template.chat, ChatFormat::None);
+            } else {
+                assert!(
+                    m.weights.iter().all(|w| w.ends_with(".gguf")),
+                    "{name}: decoder weights must be GGUF"
+                );
+            }
+            if m.instruct {
+                assert_ne!(
+                    m.template.chat,
+                    ChatFormat::None,
+                    "{name}: instruct without chat"
+                );
+            }
+            assert!(m.max_new_tokens > 0 && m.max_new_tokens < m.context);
+        }
+        let gens = generators().unwrap();
+        for name in [
+            "qwen2.5-1.5b-instruct",
+            "gemma-3-1b-it",
+            "qwen3-1.7b",
+            "vit5-base-vietnews",
+        ] {
+            assert!(gens.iter().any(|g| g.name == name), "{name} missing");
+        }
+        let vit5 = find_generator("VietAI/vit5-base-vietnews-summarization")
+            .unwrap()
+            .expect("ViT5 by hub id");
+        assert_eq!(vit5.template.prefix, "vietnews: ");
+        assert_eq!(vit5.weights, ["model.safetensors", "pytorch_model.bin"]);
+        let qwen = find_generator("qwen2.5-1.5b-instruct").unwrap().unwrap();
+        assert_eq!(qwen.template.chat, ChatFormat::Chatml);
+        assert!(!qwen.template.add_special);
+        assert_eq!(
+            qwen.tokenizer_repo.as_deref(),
+            Some("Qwen/Qwen2.5-1.5B-Instruct")
+        );
     }
 }

@@ -8,6 +8,9 @@ use candle_core::Device;
 use tokenizers::Tokenizer;
 
 fn tokenizer(r: &ResolvedGenerator) -> Result<Tokenizer, GenerateError> {
+    if let Some(spm) = r.spm.as_ref().filter(|_| r.tokenizer_json.is_none()) {
+        return super::spm::tokenizer_from_spm(spm);
+    }
     if let Some(path) = &r.tokenizer_json {
         return Tokenizer::from_file(path).map_err(|e| GenerateError::Load {
             path: path.clone(),
@@ -63,6 +66,18 @@ pub fn load_with(
                 header_tokenizer = Some(super::gguf_tokenizer::from_gguf(&content)?);
             }
             Box::new(super::gemma3::Gemma3::load_from(content, first, device, p)?)
+        }
+        f @ ("qwen2" | "qwen3" | "llama") => Box::new(super::quantized::load(f, first, device)?),
+        "t5" | "mt5" => {
+            let config = r.config.as_ref().ok_or_else(|| GenerateError::Load {
+                path: first.clone(),
+                message: "a T5 model needs its config.json".into(),
+            })?;
+            // T5 overflows in f16: always f32 (or bf16 on GPUs that have it).
+            Box::new(
+                super::t5::load(config, &r.weights, device, candle_core::DType::F32)?
+                    .with_input_limit(r.manifest.context),
+            )
         }
         other => return Err(GenerateError::Family(other.to_string())),
     };

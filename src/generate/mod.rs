@@ -8,6 +8,10 @@ pub mod check;
 pub mod gemma3;
 pub mod gguf_tokenizer;
 pub mod load;
+pub mod quantized;
+pub mod spm;
+pub mod t5;
+mod t5_model;
 pub mod template;
 
 use crate::hub::Provenance;
