@@ -256,7 +256,8 @@ pub fn load_abstractive(
     let generator = crate::generate::load::load_with(&resolved, &device, gen.gen_precision)
         .with_context(|| format!("loading generator {}", resolved.provenance.model))?;
     spinner.finish_and_clear();
-    if !resolved.manifest.instruct {
+    // T5 summarisers are tuned for the task through their prefix; a base decoder is not.
+    if !resolved.manifest.instruct && resolved.manifest.template.prefix.is_empty() {
         progress.warn(&format!(
             "{} is a base model, not instruction-tuned: it continues text and tends to restate the lead; use an -instruct/-it model (`bantin models list`) for real summaries",
             resolved.manifest.name
@@ -496,7 +497,13 @@ fn models(cmd: ModelsCommand, progress: &Progress) -> anyhow::Result<Outcome> {
                         "{:<40} {:<12} {:<8} {:<52} {}",
                         g.name,
                         g.family,
-                        if g.instruct { "instruct" } else { "base" },
+                        if g.instruct {
+                            "instruct"
+                        } else if !g.template.prefix.is_empty() {
+                            "task"
+                        } else {
+                            "base"
+                        },
                         format!("{}@{}", g.repo, g.revision),
                         g.mirror
                             .as_ref()

@@ -234,7 +234,7 @@ impl Generator {
         Ok(Generation {
             text: {
                 use unicode_normalization::UnicodeNormalization;
-                text.trim().nfc().collect()
+                strip_thinking(&text).trim().nfc().collect()
             },
             prompt_tokens: ids.len(),
             new_tokens: out.len(),
@@ -242,6 +242,19 @@ impl Generator {
             prompt_secs,
             generate_secs,
         })
+    }
+}
+
+/// Thinking models (Qwen3) may open with `<think>…</think>`: the reasoning is not the summary.
+fn strip_thinking(text: &str) -> &str {
+    let t = text.trim_start();
+    match t.strip_prefix("<think>") {
+        Some(rest) => match rest.find("</think>") {
+            Some(end) => &rest[end + "</think>".len()..],
+            // Never closed: it thought until the token bound and wrote no answer.
+            None => "",
+        },
+        None => text,
     }
 }
 
@@ -410,6 +423,16 @@ pub(crate) mod tests {
         let out = g.generate("Bài", &greedy(50), &mut |_| {}).unwrap();
         assert_eq!(out.text, "Chính phủ");
         assert_eq!(out.stop, StopReason::StopString);
+    }
+
+    #[test]
+    fn thinking_is_not_the_summary() {
+        assert_eq!(
+            strip_thinking("<think>\nhmm\n</think>\n\nKết quả."),
+            "\n\nKết quả."
+        );
+        assert_eq!(strip_thinking("<think>mãi"), "");
+        assert_eq!(strip_thinking("Kết quả <think>"), "Kết quả <think>");
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub struct Template {
     /// `</s>` for T5). ChatML models have no BOS; Llama 3's template writes its own.
     #[serde(default = "yes")]
     pub add_special: bool,
+    /// Appended to the instruction (Qwen3: ` /no_think`, so that it answers without a
+    /// thinking block).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub instruction_suffix: String,
 }
 
 fn yes() -> bool {
@@ -43,6 +47,7 @@ impl Default for Template {
             chat: ChatFormat::None,
             prefix: String::new(),
             add_special: true,
+            instruction_suffix: String::new(),
         }
     }
 }
@@ -59,18 +64,19 @@ impl Template {
         } else {
             format!("{}\n\n{}", title.trim(), body.trim())
         };
+        let instruction = format!("{INSTRUCTION}{}", self.instruction_suffix);
         match self.chat {
             ChatFormat::None if !self.prefix.is_empty() => format!("{}{}", self.prefix, article),
             // A base model is steered by the shape of the text, not by an instruction.
             ChatFormat::None => format!("Bài báo:\n{article}\n\nTóm tắt (2–3 câu):"),
             ChatFormat::Gemma => format!(
-                "<start_of_turn>user\n{INSTRUCTION}\n\n{article}<end_of_turn>\n<start_of_turn>model\n"
+                "<start_of_turn>user\n{instruction}\n\n{article}<end_of_turn>\n<start_of_turn>model\n"
             ),
             ChatFormat::Chatml => format!(
-                "<|im_start|>system\nBạn là biên tập viên tin tức chính sách.<|im_end|>\n<|im_start|>user\n{INSTRUCTION}\n\n{article}<|im_end|>\n<|im_start|>assistant\n"
+                "<|im_start|>system\nBạn là biên tập viên tin tức chính sách.<|im_end|>\n<|im_start|>user\n{instruction}\n\n{article}<|im_end|>\n<|im_start|>assistant\n"
             ),
             ChatFormat::Llama3 => format!(
-                "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBạn là biên tập viên tin tức chính sách.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n{INSTRUCTION}\n\n{article}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+                "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBạn là biên tập viên tin tức chính sách.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n{instruction}\n\n{article}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
             ),
         }
     }
@@ -109,6 +115,7 @@ mod tests {
             chat,
             prefix: prefix.into(),
             add_special: true,
+            instruction_suffix: String::new(),
         }
     }
 
@@ -125,6 +132,11 @@ mod tests {
     fn chatml_and_llama3_open_the_assistant_turn() {
         let p = t(ChatFormat::Chatml, "").render("", "Nội dung.");
         assert!(p.ends_with("<|im_start|>assistant\n"));
+        let mut q = t(ChatFormat::Chatml, "");
+        q.instruction_suffix = " /no_think".into();
+        assert!(q
+            .render("", "Nội dung.")
+            .contains("trong bài. /no_think\n\nNội dung."));
         assert_eq!(p.matches("<|im_end|>").count(), 2);
         let p = t(ChatFormat::Llama3, "").render("", "Nội dung.");
         assert!(p.starts_with("<|begin_of_text|>"));
