@@ -416,13 +416,13 @@ impl FastBert {
             tasks.par_iter().for_each_init(
                 || vec![0f32; 0],
                 |buf, &(st, len, hd)| {
-                    buf.resize(6 * len * d + len, 0.0);
+                    let lenp = len.div_ceil(16) * 16;
+                    buf.resize(4 * len * d + lenp * d + lenp, 0.0);
                     let (qh, rest) = buf.split_at_mut(len * d);
                     let (kh, rest) = rest.split_at_mut(len * d);
                     let (vh, rest) = rest.split_at_mut(len * d);
                     let (oh, rest) = rest.split_at_mut(len * d);
-                    let (kt, rest) = rest.split_at_mut(len * d);
-                    let s = &mut rest[len * d..len * d + len];
+                    let (kt, s) = rest.split_at_mut(lenp * d);
                     for i in 0..len {
                         let row = &qkv_ref[(st + i) * 3 * h..(st + i + 1) * 3 * h];
                         qh[i * d..(i + 1) * d].copy_from_slice(&row[hd * d..(hd + 1) * d]);
@@ -430,7 +430,7 @@ impl FastBert {
                         vh[i * d..(i + 1) * d]
                             .copy_from_slice(&row[2 * h + hd * d..2 * h + (hd + 1) * d]);
                     }
-                    kernels::attention_head(qh, kh, vh, oh, kt, s, scale);
+                    kernels::attention_head(qh, kh, vh, oh, kt, s, len, scale);
                     let p = ctx_ptr;
                     for i in 0..len {
                         // SAFETY: each (sequence, head) task writes its own rows × columns.

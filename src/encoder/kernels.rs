@@ -130,13 +130,16 @@ impl QuantRows {
 
     /// Quantises `x` (`m` rows of `k`) into self, reusing the buffers.
     pub fn quantize(&mut self, x: &[f32], m: usize, k: usize) {
+        self.quantize_with(detect(), x, m, k)
+    }
+
+    pub fn quantize_with(&mut self, isa: Isa, x: &[f32], m: usize, k: usize) {
         let kp = k.div_ceil(4) * 4;
         self.m = m;
         self.kp = kp;
         self.data.resize(m * kp, 0);
         self.scale.resize(m, 0.0);
         self.zero.resize(m, 0);
-        let isa = detect();
         self.data
             .par_chunks_mut(kp * 16)
             .zip(self.scale.par_chunks_mut(16))
@@ -169,35 +172,111 @@ fn quantize_row(isa: Isa, row: &[f32], out: &mut [u8]) -> (f32, i32) {
         Isa::Scalar => {}
     }
     let _ = isa;
-    quantize_row_generic(row, out)
+    let (lo, hi) = row
+        .iter()
+        .fold((0f32, 0f32), |(l, h), &x| (l.min(x), h.max(x)));
+    let (scale, zp) = quant_params(lo, hi);
+    let inv = 1.0 / scale;
+    for (o, &x) in out.iter_mut().zip(row) {
+        *o = x.mul_add(inv, zp).round_ties_even().clamp(0.0, 255.0) as u8;
+    }
+    (scale, zp as i32)
+}
+
+/// Scale and zero point of a row whose values lie in [lo, hi] (lo ≤ 0 ≤ hi).
+fn quant_params(lo: f32, hi: f32) -> (f32, f32) {
+    let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
+    let zp = (-lo / scale).round().clamp(0.0, 255.0);
+    (scale, zp)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn quantize_row_avx512(row: &[f32], out: &mut [u8]) -> (f32, i32) {
-    quantize_row_generic(row, out)
+    use std::arch::x86_64::*;
+    let n = row.len();
+    let full = n / 16 * 16;
+    let p = row.as_ptr();
+    let mut lo = _mm512_setzero_ps();
+    let mut hi = _mm512_setzero_ps();
+    let mut i = 0;
+    while i < full {
+        let v = _mm512_loadu_ps(p.add(i));
+        lo = _mm512_min_ps(lo, v);
+        hi = _mm512_max_ps(hi, v);
+        i += 16;
+    }
+    let mut l = _mm512_reduce_min_ps(lo);
+    let mut h = _mm512_reduce_max_ps(hi);
+    for &x in &row[full..] {
+        l = l.min(x);
+        h = h.max(x);
+    }
+    let (scale, zp) = quant_params(l, h);
+    let inv = _mm512_set1_ps(1.0 / scale);
+    let z = _mm512_set1_ps(zp);
+    let (zero, top) = (_mm512_setzero_ps(), _mm512_set1_ps(255.0));
+    let mut i = 0;
+    while i < full {
+        let v = _mm512_fmadd_ps(_mm512_loadu_ps(p.add(i)), inv, z);
+        let v = _mm512_min_ps(_mm512_max_ps(v, zero), top);
+        // Round to nearest even, then narrow with unsigned saturation.
+        let q = _mm512_cvtps_epi32(v);
+        _mm_storeu_si128(out.as_mut_ptr().add(i) as *mut _, _mm512_cvtusepi32_epi8(q));
+        i += 16;
+    }
+    let inv = 1.0 / scale;
+    for (o, &x) in out[full..].iter_mut().zip(&row[full..]) {
+        *o = x.mul_add(inv, zp).round_ties_even().clamp(0.0, 255.0) as u8;
+    }
+    (scale, zp as i32)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn quantize_row_avx2(row: &[f32], out: &mut [u8]) -> (f32, i32) {
-    quantize_row_generic(row, out)
-}
-
-#[inline(always)]
-fn quantize_row_generic(row: &[f32], out: &mut [u8]) -> (f32, i32) {
-    let mut lo = 0f32;
-    let mut hi = 0f32;
-    for &x in row {
-        lo = lo.min(x);
-        hi = hi.max(x);
+    use std::arch::x86_64::*;
+    let n = row.len();
+    let full = n / 8 * 8;
+    let p = row.as_ptr();
+    let mut lo = _mm256_setzero_ps();
+    let mut hi = _mm256_setzero_ps();
+    let mut i = 0;
+    while i < full {
+        let v = _mm256_loadu_ps(p.add(i));
+        lo = _mm256_min_ps(lo, v);
+        hi = _mm256_max_ps(hi, v);
+        i += 8;
     }
-    let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
-    let zp = (-lo / scale).round().clamp(0.0, 255.0);
+    let mut lt = [0f32; 8];
+    let mut ht = [0f32; 8];
+    _mm256_storeu_ps(lt.as_mut_ptr(), lo);
+    _mm256_storeu_ps(ht.as_mut_ptr(), hi);
+    let mut l = lt.iter().fold(0f32, |a, &b| a.min(b));
+    let mut h = ht.iter().fold(0f32, |a, &b| a.max(b));
+    for &x in &row[full..] {
+        l = l.min(x);
+        h = h.max(x);
+    }
+    let (scale, zp) = quant_params(l, h);
+    let inv = _mm256_set1_ps(1.0 / scale);
+    let z = _mm256_set1_ps(zp);
+    let (zero, top) = (_mm256_setzero_ps(), _mm256_set1_ps(255.0));
+    let mut i = 0;
+    while i < full {
+        let v = _mm256_fmadd_ps(_mm256_loadu_ps(p.add(i)), inv, z);
+        let v = _mm256_min_ps(_mm256_max_ps(v, zero), top);
+        let q = _mm256_cvtps_epi32(v);
+        let mut t = [0i32; 8];
+        _mm256_storeu_si256(t.as_mut_ptr() as *mut _, q);
+        for (o, &q) in out[i..i + 8].iter_mut().zip(&t) {
+            *o = q as u8;
+        }
+        i += 8;
+    }
     let inv = 1.0 / scale;
-    for (o, &x) in out.iter_mut().zip(row) {
-        // x·inv + zp lies in [0, 255] up to rounding; the clamp guards the ends.
-        *o = (x * inv + zp + 0.5).clamp(0.0, 255.0) as u8;
+    for (o, &x) in out[full..].iter_mut().zip(&row[full..]) {
+        *o = x.mul_add(inv, zp).round_ties_even().clamp(0.0, 255.0) as u8;
     }
     (scale, zp as i32)
 }
@@ -226,21 +305,30 @@ pub fn gemm_i8_with(isa: Isa, a: &QuantRows, w: &PackedI8, out: &mut [f32]) {
 
 /// One tile of rows `r0..r0+rows`, all output columns.
 fn tile(isa: Isa, a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512Vnni {
+        // SAFETY: the features were detected at run time; the pointers stay inside the buffers.
+        unsafe { vnni::tile(a, w, r0, rows, out) };
+        return;
+    }
     let mut acc = vec![0i32; rows * w.np];
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the features were detected at run time; the pointers stay inside the buffers.
-        Isa::Avx512Vnni => unsafe { vnni::tile(a, w, r0, rows, &mut acc) },
-        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
         Isa::Avx2 => unsafe { avx2::tile(a, w, r0, rows, &mut acc) },
         _ => scalar_tile(a, w, r0, rows, &mut acc),
     }
+    dequant(a, w, r0, rows, &acc, out);
+}
+
+fn dequant(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, acc: &[i32], out: &mut [f32]) {
     for r in 0..rows {
         let (sa, za) = (a.scale[r0 + r], a.zero[r0 + r]);
         let accr = &acc[r * w.np..r * w.np + w.n];
         let o = &mut out[r * w.n..(r + 1) * w.n];
         for c in 0..w.n {
-            o[c] = (accr[c] - za * w.colsum[c]) as f32 * (sa * w.scale[c]) + w.bias[c];
+            // mul_add: the same single rounding as the AVX-512 epilogue.
+            o[c] = ((accr[c] - za * w.colsum[c]) as f32).mul_add(sa * w.scale[c], w.bias[c]);
         }
     }
 }
@@ -275,7 +363,7 @@ mod vnni {
     const MR: usize = 6;
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    pub unsafe fn tile(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, acc: &mut [i32]) {
+    pub unsafe fn tile(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, acc: &mut [f32]) {
         let blocks = w.np / 16;
         let mut blk = 0;
         while blk < blocks {
@@ -311,7 +399,7 @@ mod vnni {
         w: &PackedI8,
         row: usize,
         blk: usize,
-        acc: &mut [i32],
+        acc: &mut [f32],
         acc_row: usize,
     ) {
         let kq = w.kp / 4;
@@ -332,10 +420,25 @@ mod vnni {
                 }
             }
         }
+        // Dequantise in registers: (acc − zero·colsum) · scale_a · scale_w + bias.
         for (i, ci) in c.iter().enumerate() {
+            let za = _mm512_set1_epi32(a.zero[row + i]);
+            let sa = _mm512_set1_ps(a.scale[row + i]);
             for (j, cij) in ci.iter().enumerate() {
-                let dst = acc.as_mut_ptr().add((acc_row + i) * w.np + (blk + j) * 16);
-                _mm512_storeu_si512(dst as *mut _, *cij);
+                let col = (blk + j) * 16;
+                let cs = _mm512_loadu_si512(w.colsum.as_ptr().add(col) as *const _);
+                let v = _mm512_sub_epi32(*cij, _mm512_mullo_epi32(za, cs));
+                let left = w.n.saturating_sub(col).min(16);
+                let mask: __mmask16 = if left == 16 {
+                    0xffff
+                } else {
+                    (1u16 << left) - 1
+                };
+                let ws = _mm512_maskz_loadu_ps(mask, w.scale.as_ptr().add(col));
+                let b = _mm512_maskz_loadu_ps(mask, w.bias.as_ptr().add(col));
+                let f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_mul_ps(sa, ws), b);
+                let dst = acc.as_mut_ptr().add((acc_row + i) * w.n + col);
+                _mm512_mask_storeu_ps(dst, mask, f);
             }
         }
     }
@@ -430,11 +533,15 @@ macro_rules! dispatch {
     };
 }
 
-/// e^x with about 2 ulp of error on [-87, 88], vectorisable (no libm call).
+/// e^x with about 2 ulp of error on [-87, 88], vectorisable: no libm call and no float-to-int
+/// cast (rounding and 2^n come from the 1.5·2^23 "magic number" trick).
 #[inline(always)]
 pub fn fast_exp(x: f32) -> f32 {
-    let x = x.clamp(-87.3, 88.7);
-    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23
+    let x = if x < -87.3 { -87.3 } else { x };
+    let x = if x > 88.7 { 88.7 } else { x };
+    let t = x * std::f32::consts::LOG2_E + MAGIC;
+    let n = t - MAGIC; // round(x · log2 e)
     let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
     // e^r on [-ln2/2, ln2/2]: Taylor to degree 7 (relative error < 2e-8).
     let p = 1.0
@@ -443,7 +550,9 @@ pub fn fast_exp(x: f32) -> f32 {
                 + r * (1.0 / 6.0
                     + r * (1.0 / 24.0
                         + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    p * f32::from_bits(((n as i32 + 127) << 23) as u32)
+    // The low mantissa bits of t hold n (two's complement): shift them into the exponent.
+    let bits = t.to_bits().wrapping_sub(MAGIC.to_bits()).wrapping_add(127) << 23;
+    p * f32::from_bits(bits)
 }
 
 /// erf(x), |error| < 1.2e-7 (Abramowitz & Stegun 7.1.28-style rational with a fast exp:
@@ -477,7 +586,22 @@ fn gelu_body(x: &mut [f32]) {
     }
 }
 
-dispatch!(fn gelu_chunk(x: &mut [f32]) => gelu_body);
+fn gelu_chunk(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    match detect() {
+        // SAFETY: the features were detected at run time.
+        Isa::Avx512Vnni => return unsafe { simd512::gelu(x) },
+        Isa::Avx2 => return unsafe { gelu_v256(x) },
+        Isa::Scalar => {}
+    }
+    gelu_body(x)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gelu_v256(x: &mut [f32]) {
+    gelu_body(x)
+}
 
 /// Exact (erf) GELU in place, in parallel.
 pub fn gelu(x: &mut [f32]) {
@@ -503,6 +627,23 @@ fn softmax_body(x: &mut [f32]) {
 
 dispatch!(pub fn softmax(x: &mut [f32]) => softmax_body);
 
+/// Sum of a slice with 16 independent lanes (vectorises without reassociating).
+#[inline(always)]
+fn lane_sum(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut acc = [0f32; 16];
+    let mut chunks = x.chunks_exact(16);
+    for c in &mut chunks {
+        for l in 0..16 {
+            acc[l] += f(c[l]);
+        }
+    }
+    let mut s = 0f32;
+    for &v in chunks.remainder() {
+        s += f(v);
+    }
+    acc.iter().sum::<f32>() + s
+}
+
 /// `x = LayerNorm(x + r)` for rows of `h` (r optional).
 #[inline(always)]
 fn add_layer_norm_body(x: &mut [f32], r: &[f32], g: &[f32], b: &[f32], eps: f32) {
@@ -513,16 +654,9 @@ fn add_layer_norm_body(x: &mut [f32], r: &[f32], g: &[f32], b: &[f32], eps: f32)
                 *v += a;
             }
         }
-        let mut s = 0f32;
-        for &v in row.iter() {
-            s += v;
-        }
-        let mean = s / h as f32;
-        let mut q = 0f32;
-        for &v in row.iter() {
-            q += (v - mean) * (v - mean);
-        }
-        let inv = 1.0 / (q / h as f32 + eps).sqrt();
+        let mean = lane_sum(row, |v| v) / h as f32;
+        let var = lane_sum(row, |v| (v - mean) * (v - mean)) / h as f32;
+        let inv = 1.0 / (var + eps).sqrt();
         for ((v, gg), bb) in row.iter_mut().zip(g).zip(b) {
             *v = (*v - mean) * inv * gg + bb;
         }
@@ -552,9 +686,11 @@ pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
     }
 }
 
-/// One head of attention over one sequence. `q`, `k`, `v`: `[len, d]` contiguous; `out`
-/// `[len, d]`; scratch: `kt` `[d, len]`, `s` `[len]`.
+/// One head of attention over one sequence of `len` tokens. `q`, `k`, `v`: `[len, d]`
+/// contiguous; `out` `[len, d]`; scratch: `kt` `[d, lenp]` and `s` `[lenp]`, where `lenp` ≥ `len`
+/// is a multiple of 16 (padding columns are kept at zero so every row runs on full vectors).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn attention_body(
     q: &[f32],
     k: &[f32],
@@ -562,21 +698,23 @@ fn attention_body(
     out: &mut [f32],
     kt: &mut [f32],
     s: &mut [f32],
+    len: usize,
     scale: f32,
 ) {
-    let len = s.len();
     let d = q.len() / len;
+    let lenp = s.len();
+    kt.fill(0.0);
     for j in 0..len {
         for e in 0..d {
-            kt[e * len + j] = k[j * d + e];
+            kt[e * lenp + j] = k[j * d + e];
         }
     }
     for i in 0..len {
         s.fill(0.0);
         for e in 0..d {
-            axpy(q[i * d + e] * scale, &kt[e * len..(e + 1) * len], s);
+            axpy(q[i * d + e] * scale, &kt[e * lenp..(e + 1) * lenp], s);
         }
-        softmax_body(s);
+        softmax_body(&mut s[..len]);
         let o = &mut out[i * d..(i + 1) * d];
         o.fill(0.0);
         for j in 0..len {
@@ -585,7 +723,204 @@ fn attention_body(
     }
 }
 
-dispatch!(pub fn attention_head(q: &[f32], k: &[f32], v: &[f32], out: &mut [f32], kt: &mut [f32], s: &mut [f32], scale: f32) => attention_body);
+#[allow(clippy::too_many_arguments)]
+pub fn attention_head(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    out: &mut [f32],
+    kt: &mut [f32],
+    s: &mut [f32],
+    len: usize,
+    scale: f32,
+) {
+    #[cfg(target_arch = "x86_64")]
+    match detect() {
+        // SAFETY: the features were detected at run time; lengths are checked inside.
+        Isa::Avx512Vnni if (q.len() / len) % 16 == 0 && s.len() % 16 == 0 => {
+            return unsafe { simd512::attention(q, k, v, out, kt, s, len, scale) }
+        }
+        Isa::Avx512Vnni | Isa::Avx2 => {
+            return unsafe { attention_v256(q, k, v, out, kt, s, len, scale) }
+        }
+        Isa::Scalar => {}
+    }
+    attention_body(q, k, v, out, kt, s, len, scale)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn attention_v256(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    out: &mut [f32],
+    kt: &mut [f32],
+    s: &mut [f32],
+    len: usize,
+    scale: f32,
+) {
+    attention_body(q, k, v, out, kt, s, len, scale)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd512 {
+    //! Hand-written AVX-512 versions of the hottest f32 loops (FMA, register accumulators).
+    use std::arch::x86_64::*;
+
+    /// The same algorithm as `fast_exp`, 16 lanes.
+    #[inline(always)]
+    pub unsafe fn exp(x: __m512) -> __m512 {
+        let magic = _mm512_set1_ps(12_582_912.0);
+        let x = _mm512_min_ps(
+            _mm512_max_ps(x, _mm512_set1_ps(-87.3)),
+            _mm512_set1_ps(88.7),
+        );
+        let t = _mm512_fmadd_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E), magic);
+        let n = _mm512_sub_ps(t, magic);
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_145_75), x);
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428_606_8e-6), r);
+        let mut p = _mm512_set1_ps(1.0 / 5040.0);
+        for c in [
+            1.0 / 720.0,
+            1.0 / 120.0,
+            1.0 / 24.0,
+            1.0 / 6.0,
+            0.5,
+            1.0,
+            1.0,
+        ] {
+            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+        }
+        let bits = _mm512_slli_epi32::<23>(_mm512_add_epi32(
+            _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(magic)),
+            _mm512_set1_epi32(127),
+        ));
+        _mm512_mul_ps(p, _mm512_castsi512_ps(bits))
+    }
+
+    /// Exact GELU, 0.5·x·(1 + erf(x/√2)), erf as in `fast_erf`.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn gelu(x: &mut [f32]) {
+        let n = x.len() / 16 * 16;
+        let p = x.as_mut_ptr();
+        let coef = [
+            0.170_872_77f32,
+            -0.822_152_23,
+            1.488_515_87,
+            -1.135_203_98,
+            0.278_868_07,
+            -0.186_288_06,
+            0.096_784_18,
+            0.374_091_96,
+            1.000_023_7,
+        ];
+        let one = _mm512_set1_ps(1.0);
+        let half = _mm512_set1_ps(0.5);
+        let mut i = 0;
+        while i < n {
+            let a = _mm512_loadu_ps(p.add(i));
+            let u = _mm512_mul_ps(a, _mm512_set1_ps(std::f32::consts::FRAC_1_SQRT_2));
+            let z = _mm512_abs_ps(u);
+            let t = _mm512_div_ps(one, _mm512_fmadd_ps(half, z, one));
+            let mut poly = _mm512_set1_ps(coef[0]);
+            for &c in &coef[1..] {
+                poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(c));
+            }
+            // poly·t − z² − 1.2655122
+            let arg = _mm512_sub_ps(
+                _mm512_fnmadd_ps(z, z, _mm512_mul_ps(poly, t)),
+                _mm512_set1_ps(1.265_512_2),
+            );
+            let erfc = _mm512_mul_ps(t, exp(arg));
+            let e = _mm512_sub_ps(one, erfc);
+            let neg = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(u, _mm512_setzero_ps());
+            let e = _mm512_mask_sub_ps(e, neg, _mm512_setzero_ps(), e);
+            let g = _mm512_mul_ps(_mm512_mul_ps(half, a), _mm512_add_ps(one, e));
+            _mm512_storeu_ps(p.add(i), g);
+            i += 16;
+        }
+        super::gelu_body(&mut x[n..]);
+    }
+
+    /// See `attention_body`; requires d % 16 == 0 and s.len() % 16 == 0.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn attention(
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        out: &mut [f32],
+        kt: &mut [f32],
+        s: &mut [f32],
+        len: usize,
+        scale: f32,
+    ) {
+        let d = q.len() / len;
+        let lenp = s.len();
+        assert!(d % 16 == 0 && lenp % 16 == 0 && lenp >= len && kt.len() >= d * lenp);
+        assert!(k.len() >= len * d && v.len() >= len * d && out.len() >= len * d);
+        kt.fill(0.0);
+        for j in 0..len {
+            for e in 0..d {
+                kt[e * lenp + j] = k[j * d + e];
+            }
+        }
+        let sp = s.as_mut_ptr();
+        let ktp = kt.as_ptr();
+        let vp = v.as_ptr();
+        for i in 0..len {
+            let qi = &q[i * d..(i + 1) * d];
+            let mut mx = _mm512_set1_ps(f32::NEG_INFINITY);
+            let mut jb = 0;
+            while jb < lenp {
+                let mut acc = _mm512_setzero_ps();
+                for (e, &qe) in qi.iter().enumerate() {
+                    let kv = _mm512_loadu_ps(ktp.add(e * lenp + jb));
+                    acc = _mm512_fmadd_ps(_mm512_set1_ps(qe * scale), kv, acc);
+                }
+                // Padding columns get −∞ (weight 0 after the exp).
+                let valid = (len - jb).min(16);
+                let m: __mmask16 = if valid == 16 {
+                    0xffff
+                } else {
+                    (1u16 << valid) - 1
+                };
+                let acc = _mm512_mask_blend_ps(m, _mm512_set1_ps(f32::NEG_INFINITY), acc);
+                mx = _mm512_max_ps(mx, acc);
+                _mm512_storeu_ps(sp.add(jb), acc);
+                jb += 16;
+            }
+            let mx = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+            let mut sum = _mm512_setzero_ps();
+            let mut jb = 0;
+            while jb < lenp {
+                let valid = (len - jb).min(16);
+                let m: __mmask16 = if valid == 16 {
+                    0xffff
+                } else {
+                    (1u16 << valid) - 1
+                };
+                let e = _mm512_maskz_mov_ps(m, exp(_mm512_sub_ps(_mm512_loadu_ps(sp.add(jb)), mx)));
+                sum = _mm512_add_ps(sum, e);
+                _mm512_storeu_ps(sp.add(jb), e);
+                jb += 16;
+            }
+            let inv = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sum));
+            let mut db = 0;
+            while db < d {
+                let mut acc = _mm512_setzero_ps();
+                for j in 0..len {
+                    let vv = _mm512_loadu_ps(vp.add(j * d + db));
+                    acc = _mm512_fmadd_ps(_mm512_set1_ps(*sp.add(j)), vv, acc);
+                }
+                _mm512_storeu_ps(out.as_mut_ptr().add(i * d + db), _mm512_mul_ps(acc, inv));
+                db += 16;
+            }
+        }
+    }
+}
 
 /// Reference f32 product `x [m, k] · wᵀ` (`w [n, k]`) plus bias, for tests.
 pub fn matmul_ref(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: &[f32]) -> Vec<f32> {
@@ -682,6 +1017,31 @@ mod tests {
     }
 
     #[test]
+    fn quantisation_is_the_same_on_every_path() {
+        let mut rng = Lcg(3);
+        for &(m, k) in &[(1, 1), (3, 17), (20, 384), (5, 1536), (2, 33)] {
+            let x: Vec<f32> = rng.vec(m * k).iter().map(|v| v * 4.0 + 1.0).collect();
+            let mut first: Option<QuantRows> = None;
+            for isa in isas() {
+                let mut q = QuantRows::new();
+                q.quantize_with(isa, &x, m, k);
+                for r in 0..m {
+                    for c in 0..k {
+                        let back = (q.data[r * q.kp + c] as i32 - q.zero[r]) as f32 * q.scale[r];
+                        assert!((back - x[r * k + c]).abs() <= 0.51 * q.scale[r] + 1e-6);
+                    }
+                }
+                if let Some(f) = &first {
+                    assert_eq!(f.data, q.data, "{isa:?}");
+                    assert_eq!(f.zero, q.zero, "{isa:?}");
+                } else {
+                    first = Some(q);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn exp_erf_gelu_softmax_are_accurate() {
         for i in -2000..2000 {
             let x = i as f32 / 40.0;
@@ -760,30 +1120,32 @@ mod tests {
             assert!((a - e).abs() < 1e-4, "{a} vs {e}");
         }
 
-        let (len, d) = (11, 8);
-        let q = rng.vec(len * d);
-        let k = rng.vec(len * d);
-        let v = rng.vec(len * d);
-        let mut out = vec![0f32; len * d];
-        let mut kt = vec![0f32; len * d];
-        let mut s = vec![0f32; len];
-        attention_head(&q, &k, &v, &mut out, &mut kt, &mut s, 0.5);
-        for i in 0..len {
-            let sc: Vec<f64> = (0..len)
-                .map(|j| {
-                    (0..d)
-                        .map(|e| (q[i * d + e] * k[j * d + e]) as f64)
-                        .sum::<f64>()
-                        * 0.5
-                })
-                .collect();
-            let m = sc.iter().cloned().fold(f64::MIN, f64::max);
-            let z: f64 = sc.iter().map(|x| (x - m).exp()).sum();
-            for e in 0..d {
-                let o: f64 = (0..len)
-                    .map(|j| (sc[j] - m).exp() / z * v[j * d + e] as f64)
-                    .sum();
-                assert!((out[i * d + e] as f64 - o).abs() < 1e-5);
+        for &(len, d) in &[(11usize, 8usize), (11, 32), (37, 32), (16, 16), (1, 32)] {
+            let lenp = len.div_ceil(16) * 16;
+            let q = rng.vec(len * d);
+            let k = rng.vec(len * d);
+            let v = rng.vec(len * d);
+            let mut out = vec![0f32; len * d];
+            let mut kt = vec![0f32; lenp * d];
+            let mut s = vec![0f32; lenp];
+            attention_head(&q, &k, &v, &mut out, &mut kt, &mut s, len, 0.5);
+            for i in 0..len {
+                let sc: Vec<f64> = (0..len)
+                    .map(|j| {
+                        (0..d)
+                            .map(|e| (q[i * d + e] * k[j * d + e]) as f64)
+                            .sum::<f64>()
+                            * 0.5
+                    })
+                    .collect();
+                let m = sc.iter().cloned().fold(f64::MIN, f64::max);
+                let z: f64 = sc.iter().map(|x| (x - m).exp()).sum();
+                for e in 0..d {
+                    let o: f64 = (0..len)
+                        .map(|j| (sc[j] - m).exp() / z * v[j * d + e] as f64)
+                        .sum();
+                    assert!((out[i * d + e] as f64 - o).abs() < 1e-5, "{len}x{d}");
+                }
             }
         }
     }
