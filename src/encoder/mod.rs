@@ -154,10 +154,23 @@ struct Window {
 }
 
 impl Embedder {
+    /// Loads with the kernel chosen by `BANTIN_KERNEL` (default: the int8 fast path for the
+    /// BERT family on CPU, candle otherwise).
     pub fn load(
         resolved: &Resolved,
         device: &Device,
         dtype: DType,
+    ) -> Result<Embedder, EncoderError> {
+        Self::load_with_kernel(resolved, device, dtype, Kernel::from_env()?)
+    }
+
+    /// Loads with this kernel (`None`: the default). A fast kernel where the fast path does not
+    /// apply (another family, a GPU, f16, `.bin` weights, another activation) falls back to candle.
+    pub fn load_with_kernel(
+        resolved: &Resolved,
+        device: &Device,
+        dtype: DType,
+        kernel: Option<Kernel>,
     ) -> Result<Embedder, EncoderError> {
         let started = Instant::now();
         let files = &resolved.files;
@@ -177,7 +190,7 @@ impl Embedder {
             && device.is_cpu()
             && dtype == DType::F32
             && fast_bert::supported(&cfg, &files.weights);
-        let kernel = match Kernel::from_env()? {
+        let kernel = match kernel {
             Some(k) if k != Kernel::Candle && !fast_ok => Kernel::Candle,
             Some(k) => k,
             None if fast_ok => Kernel::FastInt8,
