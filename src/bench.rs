@@ -533,10 +533,17 @@ fn render(rows: &[Row], peer: Option<&Speed>, args: &BenchArgs) -> String {
                     g * 1e9 / t / 1e6
                 );
             }
-            let _ = writeln!(s, "\nAchieved {:.1} GFLOP/s of an estimated {:.0} GFLOP/s f32 peak ({:.0}%); peak = {how}.", g, peak, 100.0 * g / peak);
-            if sp.engine.contains("int8") {
-                if let Some((p8, how8)) = cpu_peak_int8_gops(args.threads) {
-                    let _ = writeln!(s, "The int8 kernel's own ceiling: {:.0} GOP/s ({:.0}% used); int8 peak = {how8}.", p8, 100.0 * g / p8);
+            let int8 = sp
+                .engine
+                .contains("int8")
+                .then(|| cpu_peak_int8_gops(args.threads))
+                .flatten();
+            match int8 {
+                Some((p8, how8)) => {
+                    let _ = writeln!(s, "\nAchieved {:.1} G model-op/s (int8 matrix products) of an estimated {:.0} GOP/s int8 peak ({:.0}%); int8 peak = {how8}. For comparison, the f32 peak is {:.0} GFLOP/s ({how}).", g, p8, 100.0 * g / p8, peak);
+                }
+                None => {
+                    let _ = writeln!(s, "\nAchieved {:.1} GFLOP/s of an estimated {:.0} GFLOP/s f32 peak ({:.0}%); peak = {how}.", g, peak, 100.0 * g / peak);
                 }
             }
         }

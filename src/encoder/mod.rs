@@ -233,7 +233,12 @@ impl Embedder {
             .or_else(|| cfg["pad_token_id"].as_u64().map(|v| v as u32))
             .unwrap_or(0);
         let mut provenance = resolved.provenance.clone();
-        provenance.dtype = format!("{dtype:?}").to_lowercase();
+        // Part of the state store's key for stored analyses: int8 products give (slightly)
+        // different vectors, so they must not reuse results computed in f32, nor the reverse.
+        provenance.dtype = match kernel {
+            Kernel::FastInt8 => "f32+int8-matmul".to_string(),
+            _ => format!("{dtype:?}").to_lowercase(),
+        };
         provenance.device = crate::device::describe(device);
         Ok(Embedder {
             engine,
