@@ -94,7 +94,8 @@ impl Kernel {
         }
     }
 
-    /// `BANTIN_KERNEL` = candle | int8 | f32 | auto (default: int8 where the fast path applies).
+    /// `BANTIN_KERNEL` = candle | int8 | f32 | auto (default: int8 where the fast path applies
+    /// and the CPU has AVX2 or AVX-512 VNNI, f32 where it applies without them).
     pub fn from_env() -> Result<Option<Kernel>, EncoderError> {
         match std::env::var("BANTIN_KERNEL")
             .unwrap_or_default()
@@ -193,7 +194,10 @@ impl Embedder {
         let kernel = match kernel {
             Some(k) if k != Kernel::Candle && !fast_ok => Kernel::Candle,
             Some(k) => k,
-            None if fast_ok => Kernel::FastInt8,
+            // Without AVX2 or AVX-512 VNNI (aarch64, old x86) the portable int8 loops are slower
+            // than the `gemm` crate's f32 SIMD kernels: the fast path stays in f32 there.
+            None if fast_ok && kernels::detect() != kernels::Isa::Scalar => Kernel::FastInt8,
+            None if fast_ok => Kernel::FastF32,
             None => Kernel::Candle,
         };
         let engine = match kernel {
