@@ -5,6 +5,9 @@
 //!
 //! Every int8 path computes the same integer sums, so results do not depend on the machine.
 
+// The erfc fit's published coefficients are kept as printed.
+#![allow(clippy::excessive_precision)]
+
 use rayon::prelude::*;
 
 /// Which instruction set the kernels use on this machine.
@@ -737,7 +740,7 @@ pub fn attention_head(
     #[cfg(target_arch = "x86_64")]
     match detect() {
         // SAFETY: the features were detected at run time; lengths are checked inside.
-        Isa::Avx512Vnni if (q.len() / len) % 16 == 0 && s.len() % 16 == 0 => {
+        Isa::Avx512Vnni if (q.len() / len).is_multiple_of(16) && s.len().is_multiple_of(16) => {
             return unsafe { simd512::attention(q, k, v, out, kt, s, len, scale) }
         }
         Isa::Avx512Vnni | Isa::Avx2 => {
@@ -859,7 +862,9 @@ mod simd512 {
     ) {
         let d = q.len() / len;
         let lenp = s.len();
-        assert!(d % 16 == 0 && lenp % 16 == 0 && lenp >= len && kt.len() >= d * lenp);
+        assert!(
+            d.is_multiple_of(16) && lenp.is_multiple_of(16) && lenp >= len && kt.len() >= d * lenp
+        );
         assert!(k.len() >= len * d && v.len() >= len * d && out.len() >= len * d);
         kt.fill(0.0);
         for j in 0..len {
