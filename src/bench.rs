@@ -171,7 +171,14 @@ pub fn worker(args: WorkerArgs, progress: &Progress) -> anyhow::Result<Outcome> 
         _ => None,
     };
     let speed = Speed {
-        engine: format!("bantin/candle ({})", embedder.provenance.model),
+        engine: format!(
+            "bantin/{} ({})",
+            match embedder.kernel {
+                crate::encoder::Kernel::Candle => "candle".to_string(),
+                k => format!("{} {}", k.name(), crate::encoder::kernels::detect().name()),
+            },
+            embedder.provenance.model
+        ),
         load_s,
         warmup_s,
         wall_s: walls,
@@ -311,6 +318,32 @@ pub fn cpu_peak_gflops(threads: usize) -> Option<(f64, String)> {
     Some((
         peak,
         format!("{threads} cores × 2 FMA pipes × {lanes} f32 lanes × 2 FLOPs × {mhz:.0} MHz (/proc/cpuinfo)"),
+    ))
+}
+
+/// Peak int8 multiply-add rate of the kernel this CPU gets: AVX-512 VNNI `vpdpbusd` (64 u8×i8
+/// products per 512-bit instruction, counted as 2 ops each, 2 issued per cycle on Zen 4/5 —
+/// Zen 4 splits each into two 256-bit halves, so it may be half of this there), or AVX2
+/// `vpmaddwd` (16 products per instruction, 2 per cycle).
+pub fn cpu_peak_int8_gops(threads: usize) -> Option<(f64, String)> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let mhz: f64 = info
+        .lines()
+        .find(|l| l.starts_with("cpu MHz"))?
+        .split(':')
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()?;
+    let (macs, what) = match crate::encoder::kernels::detect() {
+        crate::encoder::kernels::Isa::Avx512Vnni => (64.0, "vpdpbusd zmm: 64"),
+        crate::encoder::kernels::Isa::Avx2 => (16.0, "vpmaddwd ymm: 16"),
+        crate::encoder::kernels::Isa::Scalar => return None,
+    };
+    let peak = threads as f64 * 2.0 * macs * 2.0 * mhz / 1000.0;
+    Some((
+        peak,
+        format!("{threads} cores × 2 instructions/cycle × {what} multiply-adds × 2 ops × {mhz:.0} MHz (/proc/cpuinfo)"),
     ))
 }
 
@@ -492,7 +525,27 @@ fn render(rows: &[Row], peer: Option<&Speed>, args: &BenchArgs) -> String {
         cpu_peak_gflops(args.threads),
     ) {
         if let Some(g) = sp.gflop_per_s {
-            let _ = writeln!(s, "\nAchieved {:.1} GFLOP/s of an estimated {:.0} GFLOP/s peak ({:.0}%); peak = {how}.", g, peak, 100.0 * g / peak);
+            if sp.tokens_per_s > 0.0 {
+                let t = sp.tokens_per_s;
+                let _ = writeln!(
+                    s,
+                    "\nModel FLOPs per real token: {:.1} MFLOP (6 matrix products per layer at 2 FLOPs per multiply-add, plus attention at the corpus's mean length).",
+                    g * 1e9 / t / 1e6
+                );
+            }
+            let int8 = sp
+                .engine
+                .contains("int8")
+                .then(|| cpu_peak_int8_gops(args.threads))
+                .flatten();
+            match int8 {
+                Some((p8, how8)) => {
+                    let _ = writeln!(s, "\nAchieved {:.1} G model-op/s (int8 matrix products) of an estimated {:.0} GOP/s int8 peak ({:.0}%); int8 peak = {how8}. For comparison, the f32 peak is {:.0} GFLOP/s ({how}).", g, p8, 100.0 * g / p8, peak);
+                }
+                None => {
+                    let _ = writeln!(s, "\nAchieved {:.1} GFLOP/s of an estimated {:.0} GFLOP/s f32 peak ({:.0}%); peak = {how}.", g, peak, 100.0 * g / peak);
+                }
+            }
         }
     }
     s

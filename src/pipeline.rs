@@ -430,8 +430,10 @@ impl<'a> Analyzer<'a> {
 fn calibration_cache(embedder: &Embedder, taxonomy: &Taxonomy) -> std::path::PathBuf {
     use sha2::Digest;
     let p = &embedder.provenance;
+    // The kernel changes the vectors (int8 vs f32): cached calibration follows it.
     let key = format!(
-        "{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}",
+        embedder.kernel.name(),
         p.model,
         p.weights_sha256.as_deref().unwrap_or("-"),
         taxonomy.fingerprint(),

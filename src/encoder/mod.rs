@@ -3,6 +3,8 @@
 //! L2 normalisation.
 
 pub mod bert;
+pub mod fast_bert;
+pub mod kernels;
 pub mod xlm_roberta;
 
 use crate::catalog::{Family, Manifest, Pooling};
@@ -74,8 +76,52 @@ pub struct Stats {
     pub forward_time: Duration,
 }
 
+/// Which implementation runs the model: candle's modules (every family, every device) or the
+/// CPU fast path for the BERT family (packed batches, int8 or f32 matrix products).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    Candle,
+    FastInt8,
+    FastF32,
+}
+
+impl Kernel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Candle => "candle",
+            Kernel::FastInt8 => "int8",
+            Kernel::FastF32 => "f32",
+        }
+    }
+
+    /// `BANTIN_KERNEL` = candle | int8 | f32 | auto (default: int8 where the fast path applies
+    /// and the CPU has AVX2 or AVX-512 VNNI, f32 where it applies without them).
+    pub fn from_env() -> Result<Option<Kernel>, EncoderError> {
+        match std::env::var("BANTIN_KERNEL")
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "" | "auto" => Ok(None),
+            "candle" => Ok(Some(Kernel::Candle)),
+            "int8" => Ok(Some(Kernel::FastInt8)),
+            "f32" => Ok(Some(Kernel::FastF32)),
+            other => Err(EncoderError::Config(format!(
+                "BANTIN_KERNEL={other}: expected candle, int8, f32 or auto"
+            ))),
+        }
+    }
+}
+
+enum Engine {
+    Candle(Box<dyn Forward>),
+    Fast(fast_bert::FastBert),
+}
+
 pub struct Embedder {
-    forward: Box<dyn Forward>,
+    engine: Engine,
+    /// The implementation in use (part of every cache key for embeddings).
+    pub kernel: Kernel,
     tokenizer: Tokenizer,
     pub manifest: Manifest,
     pub provenance: Provenance,
@@ -109,10 +155,23 @@ struct Window {
 }
 
 impl Embedder {
+    /// Loads with the kernel chosen by `BANTIN_KERNEL` (default: the int8 fast path for the
+    /// BERT family on CPU, candle otherwise).
     pub fn load(
         resolved: &Resolved,
         device: &Device,
         dtype: DType,
+    ) -> Result<Embedder, EncoderError> {
+        Self::load_with_kernel(resolved, device, dtype, Kernel::from_env()?)
+    }
+
+    /// Loads with this kernel (`None`: the default). A fast kernel where the fast path does not
+    /// apply (another family, a GPU, f16, `.bin` weights, another activation) falls back to candle.
+    pub fn load_with_kernel(
+        resolved: &Resolved,
+        device: &Device,
+        dtype: DType,
+        kernel: Option<Kernel>,
     ) -> Result<Embedder, EncoderError> {
         let started = Instant::now();
         let files = &resolved.files;
@@ -128,10 +187,35 @@ impl Embedder {
                 path: files.tokenizer.display().to_string(),
                 message: e.to_string(),
             })?;
-        let vb = load_weights(&files.weights, dtype, device)?;
-        let forward: Box<dyn Forward> = match manifest.family {
-            Family::Bert => Box::new(bert::Bert::load(&config, vb)?),
-            Family::XlmRoberta => Box::new(xlm_roberta::XlmRoberta::load(&config, vb)?),
+        let fast_ok = manifest.family == Family::Bert
+            && device.is_cpu()
+            && dtype == DType::F32
+            && fast_bert::supported(&cfg, &files.weights);
+        let kernel = match kernel {
+            Some(k) if k != Kernel::Candle && !fast_ok => Kernel::Candle,
+            Some(k) => k,
+            // Without AVX2 or AVX-512 VNNI (aarch64, old x86) the portable int8 loops are slower
+            // than the `gemm` crate's f32 SIMD kernels: the fast path stays in f32 there.
+            None if fast_ok && kernels::detect() != kernels::Isa::Scalar => Kernel::FastInt8,
+            None if fast_ok => Kernel::FastF32,
+            None => Kernel::Candle,
+        };
+        let engine = match kernel {
+            Kernel::FastInt8 | Kernel::FastF32 => {
+                let precision = if kernel == Kernel::FastInt8 {
+                    fast_bert::Precision::Int8
+                } else {
+                    fast_bert::Precision::F32
+                };
+                Engine::Fast(fast_bert::FastBert::load(&cfg, &files.weights, precision)?)
+            }
+            Kernel::Candle => {
+                let vb = load_weights(&files.weights, dtype, device)?;
+                Engine::Candle(match manifest.family {
+                    Family::Bert => Box::new(bert::Bert::load(&config, vb)?),
+                    Family::XlmRoberta => Box::new(xlm_roberta::XlmRoberta::load(&config, vb)?),
+                })
+            }
         };
         let dim = cfg["hidden_size"]
             .as_u64()
@@ -153,10 +237,16 @@ impl Embedder {
             .or_else(|| cfg["pad_token_id"].as_u64().map(|v| v as u32))
             .unwrap_or(0);
         let mut provenance = resolved.provenance.clone();
-        provenance.dtype = format!("{dtype:?}").to_lowercase();
+        // Part of the state store's key for stored analyses: int8 products give (slightly)
+        // different vectors, so they must not reuse results computed in f32, nor the reverse.
+        provenance.dtype = match kernel {
+            Kernel::FastInt8 => "f32+int8-matmul".to_string(),
+            _ => format!("{dtype:?}").to_lowercase(),
+        };
         provenance.device = crate::device::describe(device);
         Ok(Embedder {
-            forward,
+            engine,
+            kernel,
             tokenizer,
             manifest,
             provenance,
@@ -339,13 +429,29 @@ impl Embedder {
         let mut i = 0;
         while i < order.len() {
             let longest = windows[order[i]].ids.len();
-            let per_batch = (self.token_budget / longest).clamp(1, self.max_batch.max(1));
+            let per_batch = match &self.engine {
+                Engine::Candle(_) => (self.token_budget / longest).clamp(1, self.max_batch.max(1)),
+                // Packed batches have no padding: fill a budget of real tokens.
+                Engine::Fast(_) => {
+                    let budget = self.token_budget.min(FAST_BATCH_TOKENS).max(longest);
+                    let mut n = 0;
+                    let mut sum = 0;
+                    while i + n < order.len() && sum + windows[order[i + n]].ids.len() <= budget {
+                        sum += windows[order[i + n]].ids.len();
+                        n += 1;
+                    }
+                    n.max(1)
+                }
+            };
             let batch: Vec<&Window> = order[i..(i + per_batch).min(order.len())]
                 .iter()
                 .map(|&w| &windows[w])
                 .collect();
             i += batch.len();
-            padded += batch.len() * longest;
+            padded += match &self.engine {
+                Engine::Candle(_) => batch.len() * longest,
+                Engine::Fast(_) => batch.iter().map(|w| w.ids.len()).sum(),
+            };
             batches += 1;
             let pooled = self.forward_pooled(&batch, longest)?;
             for (w, (vec, weight)) in batch.iter().zip(pooled) {
@@ -396,6 +502,19 @@ impl Embedder {
         batch: &[&Window],
         len: usize,
     ) -> Result<Vec<(Vec<f32>, f32)>, EncoderError> {
+        let forward = match &self.engine {
+            Engine::Candle(f) => f,
+            Engine::Fast(fast) => {
+                let seqs: Vec<&[u32]> = batch.iter().map(|w| w.ids.as_slice()).collect();
+                let cls = self.manifest.pooling == Pooling::Cls;
+                let rows = fast.pooled(&seqs, cls)?;
+                return Ok(rows
+                    .into_iter()
+                    .zip(batch)
+                    .map(|(v, w)| (v, if cls { 1.0 } else { w.ids.len() as f32 }))
+                    .collect());
+            }
+        };
         let b = batch.len();
         let mut ids = Vec::with_capacity(b * len);
         let mut mask = Vec::with_capacity(b * len);
@@ -408,7 +527,7 @@ impl Embedder {
         let ids = Tensor::from_vec(ids, (b, len), &self.device)?;
         let mask = Tensor::from_vec(mask, (b, len), &self.device)?;
         let type_ids = ids.zeros_like()?;
-        let hidden = self.forward.forward(&ids, &type_ids, &mask)?;
+        let hidden = forward.forward(&ids, &type_ids, &mask)?;
         let hidden = hidden.to_dtype(DType::F32)?;
         let pooled = match self.manifest.pooling {
             Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
@@ -433,6 +552,9 @@ impl Embedder {
             .collect())
     }
 }
+
+/// Real tokens per packed batch on the fast path (activations stay within the L3 cache).
+const FAST_BATCH_TOKENS: usize = 2048;
 
 fn special_ids(tok: &Tokenizer) -> Result<(Option<u32>, Option<u32>), EncoderError> {
     let err = |e: tokenizers::Error| EncoderError::Tokenizer {

@@ -1,0 +1,1157 @@
+//! CPU kernels for the fast encoder path: an int8 GEMM (weights quantised per output channel at
+//! load, activations per row at run time) with AVX-512 VNNI, AVX2 and portable paths chosen at
+//! run time, and the f32 element-wise work of a BERT layer (GELU, softmax, LayerNorm) written so
+//! that the compiler vectorises it under the detected instruction set.
+//!
+//! Every int8 path computes the same integer sums, so results do not depend on the machine.
+
+// The erfc fit's published coefficients are kept as printed.
+#![allow(clippy::excessive_precision)]
+
+use rayon::prelude::*;
+
+/// Which instruction set the kernels use on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    Avx512Vnni,
+    Avx2,
+    Scalar,
+}
+
+impl Isa {
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Avx512Vnni => "avx512-vnni",
+            Isa::Avx2 => "avx2",
+            Isa::Scalar => "scalar",
+        }
+    }
+}
+
+/// The best instruction set available (BANTIN_ISA=scalar|avx2 forces a lower one).
+pub fn detect() -> Isa {
+    static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+    *ISA.get_or_init(|| {
+        let forced = std::env::var("BANTIN_ISA").unwrap_or_default();
+        let best = best_isa();
+        match forced.as_str() {
+            "scalar" => Isa::Scalar,
+            "avx2" if best != Isa::Scalar => Isa::Avx2,
+            _ => best,
+        }
+    })
+}
+
+#[allow(unreachable_code)]
+fn best_isa() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vnni")
+        {
+            return Isa::Avx512Vnni;
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            return Isa::Avx2;
+        }
+    }
+    Isa::Scalar
+}
+
+/// A weight matrix `[n, k]` (PyTorch `Linear` layout) quantised to i8 per output channel and
+/// packed as `[n/16][k/4][16][4]`: one 64-byte block holds 4 consecutive k of 16 outputs.
+pub struct PackedI8 {
+    pub n: usize,
+    pub k: usize,
+    /// k rounded up to a multiple of 4, n to a multiple of 16 (zero weights).
+    pub kp: usize,
+    pub np: usize,
+    data: Vec<i8>,
+    scale: Vec<f32>,
+    colsum: Vec<i32>,
+    pub bias: Vec<f32>,
+}
+
+impl PackedI8 {
+    pub fn new(w: &[f32], n: usize, k: usize, bias: Vec<f32>) -> PackedI8 {
+        assert_eq!(w.len(), n * k);
+        assert_eq!(bias.len(), n);
+        let kp = k.div_ceil(4) * 4;
+        let np = n.div_ceil(16) * 16;
+        let mut data = vec![0i8; np * kp];
+        let mut scale = vec![1f32; n];
+        let mut colsum = vec![0i32; np];
+        for c in 0..n {
+            let row = &w[c * k..(c + 1) * k];
+            let amax = row.iter().fold(0f32, |m, x| m.max(x.abs()));
+            let s = if amax > 0.0 { amax / 127.0 } else { 1.0 };
+            scale[c] = s;
+            let (blk, lane) = (c / 16, c % 16);
+            for (kk, &x) in row.iter().enumerate() {
+                let q = (x / s).round().clamp(-127.0, 127.0) as i8;
+                colsum[c] += q as i32;
+                data[blk * kp * 16 + (kk / 4) * 64 + lane * 4 + kk % 4] = q;
+            }
+        }
+        PackedI8 {
+            n,
+            k,
+            kp,
+            np,
+            data,
+            scale,
+            colsum,
+            bias,
+        }
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.data.len() + 4 * (self.scale.len() + self.colsum.len() + self.bias.len())
+    }
+}
+
+/// Rows quantised to u8 with a zero point each (asymmetric: GELU outputs are mostly positive).
+pub struct QuantRows {
+    pub m: usize,
+    pub kp: usize,
+    pub data: Vec<u8>,
+    pub scale: Vec<f32>,
+    pub zero: Vec<i32>,
+}
+
+impl QuantRows {
+    pub fn new() -> QuantRows {
+        QuantRows {
+            m: 0,
+            kp: 0,
+            data: Vec::new(),
+            scale: Vec::new(),
+            zero: Vec::new(),
+        }
+    }
+
+    /// Quantises `x` (`m` rows of `k`) into self, reusing the buffers.
+    pub fn quantize(&mut self, x: &[f32], m: usize, k: usize) {
+        self.quantize_with(detect(), x, m, k)
+    }
+
+    pub fn quantize_with(&mut self, isa: Isa, x: &[f32], m: usize, k: usize) {
+        let kp = k.div_ceil(4) * 4;
+        self.m = m;
+        self.kp = kp;
+        self.data.resize(m * kp, 0);
+        self.scale.resize(m, 0.0);
+        self.zero.resize(m, 0);
+        self.data
+            .par_chunks_mut(kp * 16)
+            .zip(self.scale.par_chunks_mut(16))
+            .zip(self.zero.par_chunks_mut(16))
+            .enumerate()
+            .for_each(|(chunk, ((d, s), z))| {
+                for r in 0..s.len() {
+                    let row = &x[(chunk * 16 + r) * k..(chunk * 16 + r + 1) * k];
+                    let (sc, zp) = quantize_row(isa, row, &mut d[r * kp..r * kp + k]);
+                    d[r * kp + k..(r + 1) * kp].fill(zp as u8);
+                    s[r] = sc;
+                    z[r] = zp;
+                }
+            });
+    }
+}
+
+impl Default for QuantRows {
+    fn default() -> Self {
+        QuantRows::new()
+    }
+}
+
+fn quantize_row(isa: Isa, row: &[f32], out: &mut [u8]) -> (f32, i32) {
+    #[cfg(target_arch = "x86_64")]
+    match isa {
+        // SAFETY: the features were detected at run time.
+        Isa::Avx512Vnni => return unsafe { quantize_row_avx512(row, out) },
+        Isa::Avx2 => return unsafe { quantize_row_avx2(row, out) },
+        Isa::Scalar => {}
+    }
+    let _ = isa;
+    let (lo, hi) = row
+        .iter()
+        .fold((0f32, 0f32), |(l, h), &x| (l.min(x), h.max(x)));
+    let (scale, zp) = quant_params(lo, hi);
+    let inv = 1.0 / scale;
+    for (o, &x) in out.iter_mut().zip(row) {
+        *o = x.mul_add(inv, zp).round_ties_even().clamp(0.0, 255.0) as u8;
+    }
+    (scale, zp as i32)
+}
+
+/// Scale and zero point of a row whose values lie in [lo, hi] (lo ≤ 0 ≤ hi).
+fn quant_params(lo: f32, hi: f32) -> (f32, f32) {
+    let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
+    let zp = (-lo / scale).round().clamp(0.0, 255.0);
+    (scale, zp)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn quantize_row_avx512(row: &[f32], out: &mut [u8]) -> (f32, i32) {
+    use std::arch::x86_64::*;
+    let n = row.len();
+    let full = n / 16 * 16;
+    let p = row.as_ptr();
+    let mut lo = _mm512_setzero_ps();
+    let mut hi = _mm512_setzero_ps();
+    let mut i = 0;
+    while i < full {
+        let v = _mm512_loadu_ps(p.add(i));
+        lo = _mm512_min_ps(lo, v);
+        hi = _mm512_max_ps(hi, v);
+        i += 16;
+    }
+    let mut l = _mm512_reduce_min_ps(lo);
+    let mut h = _mm512_reduce_max_ps(hi);
+    for &x in &row[full..] {
+        l = l.min(x);
+        h = h.max(x);
+    }
+    let (scale, zp) = quant_params(l, h);
+    let inv = _mm512_set1_ps(1.0 / scale);
+    let z = _mm512_set1_ps(zp);
+    let (zero, top) = (_mm512_setzero_ps(), _mm512_set1_ps(255.0));
+    let mut i = 0;
+    while i < full {
+        let v = _mm512_fmadd_ps(_mm512_loadu_ps(p.add(i)), inv, z);
+        let v = _mm512_min_ps(_mm512_max_ps(v, zero), top);
+        // Round to nearest even, then narrow with unsigned saturation.
+        let q = _mm512_cvtps_epi32(v);
+        _mm_storeu_si128(out.as_mut_ptr().add(i) as *mut _, _mm512_cvtusepi32_epi8(q));
+        i += 16;
+    }
+    let inv = 1.0 / scale;
+    for (o, &x) in out[full..].iter_mut().zip(&row[full..]) {
+        *o = x.mul_add(inv, zp).round_ties_even().clamp(0.0, 255.0) as u8;
+    }
+    (scale, zp as i32)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn quantize_row_avx2(row: &[f32], out: &mut [u8]) -> (f32, i32) {
+    use std::arch::x86_64::*;
+    let n = row.len();
+    let full = n / 8 * 8;
+    let p = row.as_ptr();
+    let mut lo = _mm256_setzero_ps();
+    let mut hi = _mm256_setzero_ps();
+    let mut i = 0;
+    while i < full {
+        let v = _mm256_loadu_ps(p.add(i));
+        lo = _mm256_min_ps(lo, v);
+        hi = _mm256_max_ps(hi, v);
+        i += 8;
+    }
+    let mut lt = [0f32; 8];
+    let mut ht = [0f32; 8];
+    _mm256_storeu_ps(lt.as_mut_ptr(), lo);
+    _mm256_storeu_ps(ht.as_mut_ptr(), hi);
+    let mut l = lt.iter().fold(0f32, |a, &b| a.min(b));
+    let mut h = ht.iter().fold(0f32, |a, &b| a.max(b));
+    for &x in &row[full..] {
+        l = l.min(x);
+        h = h.max(x);
+    }
+    let (scale, zp) = quant_params(l, h);
+    let inv = _mm256_set1_ps(1.0 / scale);
+    let z = _mm256_set1_ps(zp);
+    let (zero, top) = (_mm256_setzero_ps(), _mm256_set1_ps(255.0));
+    let mut i = 0;
+    while i < full {
+        let v = _mm256_fmadd_ps(_mm256_loadu_ps(p.add(i)), inv, z);
+        let v = _mm256_min_ps(_mm256_max_ps(v, zero), top);
+        let q = _mm256_cvtps_epi32(v);
+        let mut t = [0i32; 8];
+        _mm256_storeu_si256(t.as_mut_ptr() as *mut _, q);
+        for (o, &q) in out[i..i + 8].iter_mut().zip(&t) {
+            *o = q as u8;
+        }
+        i += 8;
+    }
+    let inv = 1.0 / scale;
+    for (o, &x) in out[full..].iter_mut().zip(&row[full..]) {
+        *o = x.mul_add(inv, zp).round_ties_even().clamp(0.0, 255.0) as u8;
+    }
+    (scale, zp as i32)
+}
+
+/// `out[m, n] = dequant(a · wᵀ) + bias`, over all rows of `a` in parallel (rayon).
+pub fn gemm_i8(a: &QuantRows, w: &PackedI8, out: &mut [f32]) {
+    gemm_i8_with(detect(), a, w, out)
+}
+
+/// Rows per parallel task.
+const ROW_TILE: usize = 24;
+
+pub fn gemm_i8_with(isa: Isa, a: &QuantRows, w: &PackedI8, out: &mut [f32]) {
+    assert_eq!(a.kp, w.kp, "inner dimensions");
+    let (m, n) = (a.m, w.n);
+    assert!(out.len() >= m * n);
+    out[..m * n]
+        .par_chunks_mut(ROW_TILE * n)
+        .enumerate()
+        .for_each(|(t, o)| {
+            let r0 = t * ROW_TILE;
+            let rows = o.len() / n;
+            tile(isa, a, w, r0, rows, o);
+        });
+}
+
+/// One tile of rows `r0..r0+rows`, all output columns.
+fn tile(isa: Isa, a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512Vnni {
+        // SAFETY: the features were detected at run time; the pointers stay inside the buffers.
+        unsafe { vnni::tile(a, w, r0, rows, out) };
+        return;
+    }
+    let mut acc = vec![0i32; rows * w.np];
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { avx2::tile(a, w, r0, rows, &mut acc) },
+        _ => scalar_tile(a, w, r0, rows, &mut acc),
+    }
+    dequant(a, w, r0, rows, &acc, out);
+}
+
+fn dequant(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, acc: &[i32], out: &mut [f32]) {
+    for r in 0..rows {
+        let (sa, za) = (a.scale[r0 + r], a.zero[r0 + r]);
+        let accr = &acc[r * w.np..r * w.np + w.n];
+        let o = &mut out[r * w.n..(r + 1) * w.n];
+        for c in 0..w.n {
+            // mul_add: the same single rounding as the AVX-512 epilogue.
+            o[c] = ((accr[c] - za * w.colsum[c]) as f32).mul_add(sa * w.scale[c], w.bias[c]);
+        }
+    }
+}
+
+/// Portable reference: the same integer sums as the SIMD paths.
+fn scalar_tile(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, acc: &mut [i32]) {
+    let kq = w.kp / 4;
+    for r in 0..rows {
+        let ar = &a.data[(r0 + r) * a.kp..(r0 + r + 1) * a.kp];
+        for blk in 0..w.np / 16 {
+            let b = &w.data[blk * kq * 64..(blk + 1) * kq * 64];
+            let mut s = [0i32; 16];
+            for g in 0..kq {
+                let av = &ar[g * 4..g * 4 + 4];
+                let bg = &b[g * 64..g * 64 + 64];
+                for (lane, sl) in s.iter_mut().enumerate() {
+                    for q in 0..4 {
+                        *sl += av[q] as i32 * bg[lane * 4 + q] as i32;
+                    }
+                }
+            }
+            acc[r * w.np + blk * 16..r * w.np + blk * 16 + 16].copy_from_slice(&s);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod vnni {
+    use super::{PackedI8, QuantRows};
+    use std::arch::x86_64::*;
+
+    const MR: usize = 6;
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub unsafe fn tile(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, acc: &mut [f32]) {
+        let blocks = w.np / 16;
+        let mut blk = 0;
+        while blk < blocks {
+            let nv = (blocks - blk).min(4);
+            let mut r = 0;
+            while r < rows {
+                let mr = (rows - r).min(MR);
+                match (mr, nv) {
+                    (6, 4) => micro::<6, 4>(a, w, r0 + r, blk, acc, r),
+                    (5, 4) => micro::<5, 4>(a, w, r0 + r, blk, acc, r),
+                    (4, 4) => micro::<4, 4>(a, w, r0 + r, blk, acc, r),
+                    (3, 4) => micro::<3, 4>(a, w, r0 + r, blk, acc, r),
+                    (2, 4) => micro::<2, 4>(a, w, r0 + r, blk, acc, r),
+                    (1, 4) => micro::<1, 4>(a, w, r0 + r, blk, acc, r),
+                    (_, _) => {
+                        // Column tail: one block of 16 at a time, one row at a time.
+                        for rr in 0..mr {
+                            for b in 0..nv {
+                                micro::<1, 1>(a, w, r0 + r + rr, blk + b, acc, r + rr);
+                            }
+                        }
+                    }
+                }
+                r += mr;
+            }
+            blk += nv;
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn micro<const R: usize, const V: usize>(
+        a: &QuantRows,
+        w: &PackedI8,
+        row: usize,
+        blk: usize,
+        acc: &mut [f32],
+        acc_row: usize,
+    ) {
+        let kq = w.kp / 4;
+        let bstride = kq * 64;
+        let bp = w.data.as_ptr().add(blk * bstride);
+        let ap = a.data.as_ptr().add(row * a.kp);
+        let mut c = [[_mm512_setzero_si512(); V]; R];
+        for g in 0..kq {
+            let mut b = [_mm512_setzero_si512(); V];
+            for (j, bj) in b.iter_mut().enumerate() {
+                *bj = _mm512_loadu_si512(bp.add(j * bstride + g * 64) as *const _);
+            }
+            for (i, ci) in c.iter_mut().enumerate() {
+                let av =
+                    _mm512_set1_epi32((ap.add(i * a.kp + g * 4) as *const i32).read_unaligned());
+                for j in 0..V {
+                    ci[j] = _mm512_dpbusd_epi32(ci[j], av, b[j]);
+                }
+            }
+        }
+        // Dequantise in registers: (acc − zero·colsum) · scale_a · scale_w + bias.
+        for (i, ci) in c.iter().enumerate() {
+            let za = _mm512_set1_epi32(a.zero[row + i]);
+            let sa = _mm512_set1_ps(a.scale[row + i]);
+            for (j, cij) in ci.iter().enumerate() {
+                let col = (blk + j) * 16;
+                let cs = _mm512_loadu_si512(w.colsum.as_ptr().add(col) as *const _);
+                let v = _mm512_sub_epi32(*cij, _mm512_mullo_epi32(za, cs));
+                let left = w.n.saturating_sub(col).min(16);
+                let mask: __mmask16 = if left == 16 {
+                    0xffff
+                } else {
+                    (1u16 << left) - 1
+                };
+                let ws = _mm512_maskz_loadu_ps(mask, w.scale.as_ptr().add(col));
+                let b = _mm512_maskz_loadu_ps(mask, w.bias.as_ptr().add(col));
+                let f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_mul_ps(sa, ws), b);
+                let dst = acc.as_mut_ptr().add((acc_row + i) * w.n + col);
+                _mm512_mask_storeu_ps(dst, mask, f);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! No VNNI: u8 and i8 widened to i16, `vpmaddwd` (no saturation, unlike `vpmaddubsw`).
+    use super::{PackedI8, QuantRows};
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn tile(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, acc: &mut [i32]) {
+        let blocks = w.np / 16;
+        for blk in 0..blocks {
+            // Half a block (8 outputs) at a time.
+            for half in 0..2 {
+                let mut r = 0;
+                while r < rows {
+                    let mr = (rows - r).min(4);
+                    match mr {
+                        4 => micro::<4>(a, w, r0 + r, blk, half, acc, r),
+                        3 => micro::<3>(a, w, r0 + r, blk, half, acc, r),
+                        2 => micro::<2>(a, w, r0 + r, blk, half, acc, r),
+                        _ => micro::<1>(a, w, r0 + r, blk, half, acc, r),
+                    }
+                    r += mr;
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn micro<const R: usize>(
+        a: &QuantRows,
+        w: &PackedI8,
+        row: usize,
+        blk: usize,
+        half: usize,
+        acc: &mut [i32],
+        acc_row: usize,
+    ) {
+        let kq = w.kp / 4;
+        let bp = w.data.as_ptr().add(blk * kq * 64 + half * 32);
+        let ap = a.data.as_ptr().add(row * a.kp);
+        // Lanes: [out0 (k0,k1), out0 (k2,k3), out1 (k0,k1), ...]: 4 outputs per register.
+        let mut c = [[_mm256_setzero_si256(); 2]; R];
+        for g in 0..kq {
+            let b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(bp.add(g * 64) as *const _));
+            let b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(bp.add(g * 64 + 16) as *const _));
+            for (i, ci) in c.iter_mut().enumerate() {
+                let x = (ap.add(i * a.kp + g * 4) as *const i32).read_unaligned();
+                let av = _mm256_cvtepu8_epi16(_mm_set1_epi32(x));
+                ci[0] = _mm256_add_epi32(ci[0], _mm256_madd_epi16(av, b0));
+                ci[1] = _mm256_add_epi32(ci[1], _mm256_madd_epi16(av, b1));
+            }
+        }
+        for (i, ci) in c.iter().enumerate() {
+            let mut t = [0i32; 16];
+            _mm256_storeu_si256(t.as_mut_ptr() as *mut _, ci[0]);
+            _mm256_storeu_si256(t.as_mut_ptr().add(8) as *mut _, ci[1]);
+            let dst = &mut acc[(acc_row + i) * w.np + blk * 16 + half * 8..][..8];
+            for (o, d) in dst.iter_mut().enumerate() {
+                *d = t[2 * o] + t[2 * o + 1];
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// f32 element-wise kernels. Each is a generic `#[inline(always)]` body instantiated under the
+// detected target features, so that LLVM vectorises it with AVX-512 or AVX2.
+
+macro_rules! dispatch {
+    ($vis:vis fn $name:ident($($arg:ident : $ty:ty),*) $(-> $ret:ty)? => $body:ident) => {
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,fma")]
+                unsafe fn v512($($arg: $ty),*) $(-> $ret)? { $body($($arg),*) }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn v256($($arg: $ty),*) $(-> $ret)? { $body($($arg),*) }
+                match detect() {
+                    // SAFETY: the features were detected at run time.
+                    Isa::Avx512Vnni => return unsafe { v512($($arg),*) },
+                    Isa::Avx2 => return unsafe { v256($($arg),*) },
+                    Isa::Scalar => {}
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
+/// e^x with about 2 ulp of error on [-87, 88], vectorisable: no libm call and no float-to-int
+/// cast (rounding and 2^n come from the 1.5·2^23 "magic number" trick).
+#[inline(always)]
+pub fn fast_exp(x: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23
+    let x = if x < -87.3 { -87.3 } else { x };
+    let x = if x > 88.7 { 88.7 } else { x };
+    let t = x * std::f32::consts::LOG2_E + MAGIC;
+    let n = t - MAGIC; // round(x · log2 e)
+    let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
+    // e^r on [-ln2/2, ln2/2]: Taylor to degree 7 (relative error < 2e-8).
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0
+                    + r * (1.0 / 24.0
+                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    // The low mantissa bits of t hold n (two's complement): shift them into the exponent.
+    let bits = t.to_bits().wrapping_sub(MAGIC.to_bits()).wrapping_add(127) << 23;
+    p * f32::from_bits(bits)
+}
+
+/// erf(x), |error| < 1.2e-7 (Abramowitz & Stegun 7.1.28-style rational with a fast exp:
+/// Numerical Recipes' erfc Chebyshev fit).
+#[inline(always)]
+pub fn fast_erf(x: f32) -> f32 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_2
+        + t * (1.000_023_7
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let erfc = t * fast_exp(poly);
+    let e = 1.0 - erfc;
+    if x < 0.0 {
+        -e
+    } else {
+        e
+    }
+}
+
+#[inline(always)]
+fn gelu_body(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        let a = *v;
+        *v = 0.5 * a * (1.0 + fast_erf(a * std::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
+fn gelu_chunk(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    match detect() {
+        // SAFETY: the features were detected at run time.
+        Isa::Avx512Vnni => return unsafe { simd512::gelu(x) },
+        Isa::Avx2 => return unsafe { gelu_v256(x) },
+        Isa::Scalar => {}
+    }
+    gelu_body(x)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gelu_v256(x: &mut [f32]) {
+    gelu_body(x)
+}
+
+/// Exact (erf) GELU in place, in parallel.
+pub fn gelu(x: &mut [f32]) {
+    x.par_chunks_mut(16 * 1024).for_each(gelu_chunk);
+}
+
+#[inline(always)]
+fn softmax_body(x: &mut [f32]) {
+    let mut m = f32::NEG_INFINITY;
+    for &v in x.iter() {
+        m = m.max(v);
+    }
+    let mut s = 0f32;
+    for v in x.iter_mut() {
+        *v = fast_exp(*v - m);
+        s += *v;
+    }
+    let inv = 1.0 / s;
+    for v in x.iter_mut() {
+        *v *= inv;
+    }
+}
+
+dispatch!(pub fn softmax(x: &mut [f32]) => softmax_body);
+
+/// Sum of a slice with 16 independent lanes (vectorises without reassociating).
+#[inline(always)]
+fn lane_sum(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut acc = [0f32; 16];
+    let mut chunks = x.chunks_exact(16);
+    for c in &mut chunks {
+        for l in 0..16 {
+            acc[l] += f(c[l]);
+        }
+    }
+    let mut s = 0f32;
+    for &v in chunks.remainder() {
+        s += f(v);
+    }
+    acc.iter().sum::<f32>() + s
+}
+
+/// `x = LayerNorm(x + r)` for rows of `h` (r optional).
+#[inline(always)]
+fn add_layer_norm_body(x: &mut [f32], r: &[f32], g: &[f32], b: &[f32], eps: f32) {
+    let h = g.len();
+    for (i, row) in x.chunks_exact_mut(h).enumerate() {
+        if !r.is_empty() {
+            for (v, a) in row.iter_mut().zip(&r[i * h..(i + 1) * h]) {
+                *v += a;
+            }
+        }
+        let mean = lane_sum(row, |v| v) / h as f32;
+        let var = lane_sum(row, |v| (v - mean) * (v - mean)) / h as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        for ((v, gg), bb) in row.iter_mut().zip(g).zip(b) {
+            *v = (*v - mean) * inv * gg + bb;
+        }
+    }
+}
+
+dispatch!(fn add_layer_norm_chunk(x: &mut [f32], r: &[f32], g: &[f32], b: &[f32], eps: f32) => add_layer_norm_body);
+
+pub fn add_layer_norm(x: &mut [f32], r: &[f32], g: &[f32], b: &[f32], eps: f32) {
+    let h = g.len();
+    const ROWS: usize = 32;
+    x.par_chunks_mut(ROWS * h).enumerate().for_each(|(i, xc)| {
+        let rc = if r.is_empty() {
+            &r[..0]
+        } else {
+            &r[i * ROWS * h..i * ROWS * h + xc.len()]
+        };
+        add_layer_norm_chunk(xc, rc, g, b, eps)
+    });
+}
+
+/// `y[j] += a · x[j]`.
+#[inline(always)]
+pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    for (yy, xx) in y.iter_mut().zip(x) {
+        *yy += a * xx;
+    }
+}
+
+/// One head of attention over one sequence of `len` tokens. `q`, `k`, `v`: `[len, d]`
+/// contiguous; `out` `[len, d]`; scratch: `kt` `[d, lenp]` and `s` `[lenp]`, where `lenp` ≥ `len`
+/// is a multiple of 16 (padding columns are kept at zero so every row runs on full vectors).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn attention_body(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    out: &mut [f32],
+    kt: &mut [f32],
+    s: &mut [f32],
+    len: usize,
+    scale: f32,
+) {
+    let d = q.len() / len;
+    let lenp = s.len();
+    kt.fill(0.0);
+    for j in 0..len {
+        for e in 0..d {
+            kt[e * lenp + j] = k[j * d + e];
+        }
+    }
+    for i in 0..len {
+        s.fill(0.0);
+        for e in 0..d {
+            axpy(q[i * d + e] * scale, &kt[e * lenp..(e + 1) * lenp], s);
+        }
+        softmax_body(&mut s[..len]);
+        let o = &mut out[i * d..(i + 1) * d];
+        o.fill(0.0);
+        for j in 0..len {
+            axpy(s[j], &v[j * d..(j + 1) * d], o);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn attention_head(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    out: &mut [f32],
+    kt: &mut [f32],
+    s: &mut [f32],
+    len: usize,
+    scale: f32,
+) {
+    #[cfg(target_arch = "x86_64")]
+    match detect() {
+        // SAFETY: the features were detected at run time; lengths are checked inside.
+        Isa::Avx512Vnni if (q.len() / len).is_multiple_of(16) && s.len().is_multiple_of(16) => {
+            return unsafe { simd512::attention(q, k, v, out, kt, s, len, scale) }
+        }
+        Isa::Avx512Vnni | Isa::Avx2 => {
+            return unsafe { attention_v256(q, k, v, out, kt, s, len, scale) }
+        }
+        Isa::Scalar => {}
+    }
+    attention_body(q, k, v, out, kt, s, len, scale)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn attention_v256(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    out: &mut [f32],
+    kt: &mut [f32],
+    s: &mut [f32],
+    len: usize,
+    scale: f32,
+) {
+    attention_body(q, k, v, out, kt, s, len, scale)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd512 {
+    //! Hand-written AVX-512 versions of the hottest f32 loops (FMA, register accumulators).
+    use std::arch::x86_64::*;
+
+    /// The same algorithm as `fast_exp`, 16 lanes.
+    #[inline(always)]
+    pub unsafe fn exp(x: __m512) -> __m512 {
+        let magic = _mm512_set1_ps(12_582_912.0);
+        let x = _mm512_min_ps(
+            _mm512_max_ps(x, _mm512_set1_ps(-87.3)),
+            _mm512_set1_ps(88.7),
+        );
+        let t = _mm512_fmadd_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E), magic);
+        let n = _mm512_sub_ps(t, magic);
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_145_75), x);
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428_606_8e-6), r);
+        let mut p = _mm512_set1_ps(1.0 / 5040.0);
+        for c in [
+            1.0 / 720.0,
+            1.0 / 120.0,
+            1.0 / 24.0,
+            1.0 / 6.0,
+            0.5,
+            1.0,
+            1.0,
+        ] {
+            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+        }
+        let bits = _mm512_slli_epi32::<23>(_mm512_add_epi32(
+            _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(magic)),
+            _mm512_set1_epi32(127),
+        ));
+        _mm512_mul_ps(p, _mm512_castsi512_ps(bits))
+    }
+
+    /// Exact GELU, 0.5·x·(1 + erf(x/√2)), erf as in `fast_erf`.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn gelu(x: &mut [f32]) {
+        let n = x.len() / 16 * 16;
+        let p = x.as_mut_ptr();
+        let coef = [
+            0.170_872_77f32,
+            -0.822_152_23,
+            1.488_515_87,
+            -1.135_203_98,
+            0.278_868_07,
+            -0.186_288_06,
+            0.096_784_18,
+            0.374_091_96,
+            1.000_023_7,
+        ];
+        let one = _mm512_set1_ps(1.0);
+        let half = _mm512_set1_ps(0.5);
+        let mut i = 0;
+        while i < n {
+            let a = _mm512_loadu_ps(p.add(i));
+            let u = _mm512_mul_ps(a, _mm512_set1_ps(std::f32::consts::FRAC_1_SQRT_2));
+            let z = _mm512_abs_ps(u);
+            let t = _mm512_div_ps(one, _mm512_fmadd_ps(half, z, one));
+            let mut poly = _mm512_set1_ps(coef[0]);
+            for &c in &coef[1..] {
+                poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(c));
+            }
+            // poly·t − z² − 1.2655122
+            let arg = _mm512_sub_ps(
+                _mm512_fnmadd_ps(z, z, _mm512_mul_ps(poly, t)),
+                _mm512_set1_ps(1.265_512_2),
+            );
+            let erfc = _mm512_mul_ps(t, exp(arg));
+            let e = _mm512_sub_ps(one, erfc);
+            let neg = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(u, _mm512_setzero_ps());
+            let e = _mm512_mask_sub_ps(e, neg, _mm512_setzero_ps(), e);
+            let g = _mm512_mul_ps(_mm512_mul_ps(half, a), _mm512_add_ps(one, e));
+            _mm512_storeu_ps(p.add(i), g);
+            i += 16;
+        }
+        super::gelu_body(&mut x[n..]);
+    }
+
+    /// See `attention_body`; requires d % 16 == 0 and s.len() % 16 == 0.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn attention(
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        out: &mut [f32],
+        kt: &mut [f32],
+        s: &mut [f32],
+        len: usize,
+        scale: f32,
+    ) {
+        let d = q.len() / len;
+        let lenp = s.len();
+        assert!(
+            d.is_multiple_of(16) && lenp.is_multiple_of(16) && lenp >= len && kt.len() >= d * lenp
+        );
+        assert!(k.len() >= len * d && v.len() >= len * d && out.len() >= len * d);
+        kt.fill(0.0);
+        for j in 0..len {
+            for e in 0..d {
+                kt[e * lenp + j] = k[j * d + e];
+            }
+        }
+        let sp = s.as_mut_ptr();
+        let ktp = kt.as_ptr();
+        let vp = v.as_ptr();
+        for i in 0..len {
+            let qi = &q[i * d..(i + 1) * d];
+            let mut mx = _mm512_set1_ps(f32::NEG_INFINITY);
+            let mut jb = 0;
+            while jb < lenp {
+                let mut acc = _mm512_setzero_ps();
+                for (e, &qe) in qi.iter().enumerate() {
+                    let kv = _mm512_loadu_ps(ktp.add(e * lenp + jb));
+                    acc = _mm512_fmadd_ps(_mm512_set1_ps(qe * scale), kv, acc);
+                }
+                // Padding columns get −∞ (weight 0 after the exp).
+                let valid = (len - jb).min(16);
+                let m: __mmask16 = if valid == 16 {
+                    0xffff
+                } else {
+                    (1u16 << valid) - 1
+                };
+                let acc = _mm512_mask_blend_ps(m, _mm512_set1_ps(f32::NEG_INFINITY), acc);
+                mx = _mm512_max_ps(mx, acc);
+                _mm512_storeu_ps(sp.add(jb), acc);
+                jb += 16;
+            }
+            let mx = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+            let mut sum = _mm512_setzero_ps();
+            let mut jb = 0;
+            while jb < lenp {
+                let valid = (len - jb).min(16);
+                let m: __mmask16 = if valid == 16 {
+                    0xffff
+                } else {
+                    (1u16 << valid) - 1
+                };
+                let e = _mm512_maskz_mov_ps(m, exp(_mm512_sub_ps(_mm512_loadu_ps(sp.add(jb)), mx)));
+                sum = _mm512_add_ps(sum, e);
+                _mm512_storeu_ps(sp.add(jb), e);
+                jb += 16;
+            }
+            let inv = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sum));
+            let mut db = 0;
+            while db < d {
+                let mut acc = _mm512_setzero_ps();
+                for j in 0..len {
+                    let vv = _mm512_loadu_ps(vp.add(j * d + db));
+                    acc = _mm512_fmadd_ps(_mm512_set1_ps(*sp.add(j)), vv, acc);
+                }
+                _mm512_storeu_ps(out.as_mut_ptr().add(i * d + db), _mm512_mul_ps(acc, inv));
+                db += 16;
+            }
+        }
+    }
+}
+
+/// Reference f32 product `x [m, k] · wᵀ` (`w [n, k]`) plus bias, for tests.
+pub fn matmul_ref(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: &[f32]) -> Vec<f32> {
+    let mut out = vec![0f32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = 0f64;
+            for t in 0..k {
+                s += x[i * k + t] as f64 * w[j * k + t] as f64;
+            }
+            out[i * n + j] = s as f32 + bias[j];
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> f32 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        }
+        fn vec(&mut self, n: usize) -> Vec<f32> {
+            (0..n).map(|_| self.next()).collect()
+        }
+    }
+
+    fn isas() -> Vec<Isa> {
+        let mut v = vec![Isa::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                v.push(Isa::Avx2);
+            }
+            if is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vnni")
+            {
+                v.push(Isa::Avx512Vnni);
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn int8_gemm_paths_agree_exactly_and_track_f32() {
+        let mut rng = Lcg(42);
+        for &(m, k, n) in &[
+            (1, 4, 16),
+            (7, 13, 5),
+            (25, 37, 70),
+            (13, 384, 1152),
+            (50, 96, 33),
+            (6, 8, 64),
+            (31, 1536, 80),
+        ] {
+            let x: Vec<f32> = rng.vec(m * k).iter().map(|v| v * 3.0 + 0.5).collect();
+            let w = rng.vec(n * k);
+            let bias = rng.vec(n);
+            let packed = PackedI8::new(&w, n, k, bias.clone());
+            let mut q = QuantRows::new();
+            q.quantize(&x, m, k);
+            let reference = matmul_ref(&x, m, k, &w, n, &bias);
+            let mut outs = Vec::new();
+            for isa in isas() {
+                let mut out = vec![0f32; m * n];
+                gemm_i8_with(isa, &q, &packed, &mut out);
+                outs.push((isa, out));
+            }
+            for (isa, out) in &outs[1..] {
+                assert_eq!(out, &outs[0].1, "{isa:?} vs scalar at {m}x{k}x{n}");
+            }
+            // Quantisation error stays small relative to the output's magnitude.
+            let out = &outs[0].1;
+            let rms =
+                (reference.iter().map(|v| v * v).sum::<f32>() / reference.len() as f32).sqrt();
+            let err = out
+                .iter()
+                .zip(&reference)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(
+                err < 0.05 * rms.max(1e-3) + 0.02 * (k as f32).sqrt(),
+                "{m}x{k}x{n}: err {err} rms {rms}"
+            );
+        }
+    }
+
+    #[test]
+    fn quantisation_is_the_same_on_every_path() {
+        let mut rng = Lcg(3);
+        for &(m, k) in &[(1, 1), (3, 17), (20, 384), (5, 1536), (2, 33)] {
+            let x: Vec<f32> = rng.vec(m * k).iter().map(|v| v * 4.0 + 1.0).collect();
+            let mut first: Option<QuantRows> = None;
+            for isa in isas() {
+                let mut q = QuantRows::new();
+                q.quantize_with(isa, &x, m, k);
+                for r in 0..m {
+                    for c in 0..k {
+                        let back = (q.data[r * q.kp + c] as i32 - q.zero[r]) as f32 * q.scale[r];
+                        assert!((back - x[r * k + c]).abs() <= 0.51 * q.scale[r] + 1e-6);
+                    }
+                }
+                if let Some(f) = &first {
+                    assert_eq!(f.data, q.data, "{isa:?}");
+                    assert_eq!(f.zero, q.zero, "{isa:?}");
+                } else {
+                    first = Some(q);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn exp_erf_gelu_softmax_are_accurate() {
+        for i in -2000..2000 {
+            let x = i as f32 / 40.0;
+            let e = fast_exp(x);
+            let r = x.exp();
+            assert!(((e - r) / r).abs() < 1e-6, "exp({x}) {e} vs {r}");
+            let erf = fast_erf(x);
+            let r = libm_erf(x as f64);
+            assert!((erf as f64 - r).abs() < 3e-7, "erf({x}) {erf} vs {r}");
+        }
+        let mut x: Vec<f32> = (0..77).map(|i| (i as f32 - 30.0) / 7.0).collect();
+        let reference: Vec<f32> = x
+            .iter()
+            .map(|&v| (0.5 * v as f64 * (1.0 + libm_erf(v as f64 / 2f64.sqrt()))) as f32)
+            .collect();
+        gelu(&mut x);
+        for (a, b) in x.iter().zip(&reference) {
+            assert!((a - b).abs() < 1e-6 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+        let mut s: Vec<f32> = (0..19).map(|i| (i as f32 * 0.7).sin() * 5.0).collect();
+        let m = s.iter().cloned().fold(f32::MIN, f32::max);
+        let z: f32 = s.iter().map(|v| (v - m).exp()).sum();
+        let reference: Vec<f32> = s.iter().map(|v| (v - m).exp() / z).collect();
+        softmax(&mut s);
+        for (a, b) in s.iter().zip(&reference) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+    }
+
+    /// erf by its Taylor series / continued fraction in f64 (test reference only).
+    fn libm_erf(x: f64) -> f64 {
+        if x.abs() > 6.0 {
+            return x.signum();
+        }
+        if x.abs() < 2.5 {
+            let mut sum = x;
+            let mut term = x;
+            for n in 1..200 {
+                term *= -x * x / n as f64;
+                sum += term / (2 * n + 1) as f64;
+            }
+            return 2.0 / std::f64::consts::PI.sqrt() * sum;
+        }
+        // erfc continued fraction for large |x|.
+        let z = x.abs();
+        let mut f = 0.0;
+        for n in (1..60).rev() {
+            f = n as f64 / 2.0 / (z + f);
+        }
+        let erfc = (-z * z).exp() / std::f64::consts::PI.sqrt() / (z + f);
+        (1.0 - erfc) * x.signum()
+    }
+
+    #[test]
+    fn layer_norm_and_attention_match_a_plain_reference() {
+        let mut rng = Lcg(7);
+        let (rows, h) = (37, 24);
+        let mut x = rng.vec(rows * h);
+        let r = rng.vec(rows * h);
+        let g = rng.vec(h);
+        let b = rng.vec(h);
+        let mut expect = x.clone();
+        for i in 0..rows {
+            let row: Vec<f64> = (0..h)
+                .map(|j| x[i * h + j] as f64 + r[i * h + j] as f64)
+                .collect();
+            let mean = row.iter().sum::<f64>() / h as f64;
+            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / h as f64;
+            for j in 0..h {
+                expect[i * h + j] =
+                    ((row[j] - mean) / (var + 1e-12).sqrt() * g[j] as f64 + b[j] as f64) as f32;
+            }
+        }
+        add_layer_norm(&mut x, &r, &g, &b, 1e-12);
+        for (a, e) in x.iter().zip(&expect) {
+            assert!((a - e).abs() < 1e-4, "{a} vs {e}");
+        }
+
+        for &(len, d) in &[(11usize, 8usize), (11, 32), (37, 32), (16, 16), (1, 32)] {
+            let lenp = len.div_ceil(16) * 16;
+            let q = rng.vec(len * d);
+            let k = rng.vec(len * d);
+            let v = rng.vec(len * d);
+            let mut out = vec![0f32; len * d];
+            let mut kt = vec![0f32; lenp * d];
+            let mut s = vec![0f32; lenp];
+            attention_head(&q, &k, &v, &mut out, &mut kt, &mut s, len, 0.5);
+            for i in 0..len {
+                let sc: Vec<f64> = (0..len)
+                    .map(|j| {
+                        (0..d)
+                            .map(|e| (q[i * d + e] * k[j * d + e]) as f64)
+                            .sum::<f64>()
+                            * 0.5
+                    })
+                    .collect();
+                let m = sc.iter().cloned().fold(f64::MIN, f64::max);
+                let z: f64 = sc.iter().map(|x| (x - m).exp()).sum();
+                for e in 0..d {
+                    let o: f64 = (0..len)
+                        .map(|j| (sc[j] - m).exp() / z * v[j * d + e] as f64)
+                        .sum();
+                    assert!((out[i * d + e] as f64 - o).abs() < 1e-5, "{len}x{d}");
+                }
+            }
+        }
+    }
+}
