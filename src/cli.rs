@@ -85,6 +85,10 @@ pub struct ModelArgs {
     /// Padded tokens per forward batch (memory against speed).
     #[arg(long, env = "BANTIN_TOKEN_BUDGET", default_value_t = 8192)]
     pub token_budget: usize,
+    /// Sentence embeddings kept in memory by text, so repeated sentences (agency copy, boiler
+    /// plate) are embedded once; 0 turns the cache off (to measure the encoder alone).
+    #[arg(long, env = "BANTIN_EMBED_CACHE", default_value_t = 200_000)]
+    pub embed_cache: usize,
 }
 
 #[derive(Subcommand, Debug)]
@@ -464,6 +468,7 @@ pub fn load_embedder(args: &ModelArgs, progress: &Progress) -> anyhow::Result<Em
         .with_context(|| format!("loading model {}", resolved.provenance.model))?;
     spinner.finish_and_clear();
     embedder.token_budget = args.token_budget.max(64);
+    embedder.cache_limit = args.embed_cache;
     progress.log(&format!(
         "model: {} ({:?}, {} dims) loaded in {:.2}s on {}",
         embedder.provenance.model,
