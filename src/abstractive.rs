@@ -75,12 +75,26 @@ pub struct Totals {
     pub new_tokens: usize,
     pub prompt_secs: f64,
     pub generate_secs: f64,
+    /// How often each flag was raised.
+    pub flags: std::collections::BTreeMap<String, usize>,
 }
 
 impl Totals {
     pub fn describe(&self) -> String {
+        let flags = if self.flags.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ": {}",
+                self.flags
+                    .iter()
+                    .map(|(k, v)| format!("{v} {k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
         format!(
-            "generator: {} summaries ({} usable, {} flagged, {} failed); prompt {:.0} tok/s, generation {:.1} tok/s",
+            "generator: {} summaries ({} usable, {} flagged{flags}, {} failed); prompt {:.0} tok/s, generation {:.1} tok/s",
             self.articles,
             self.usable,
             self.articles.saturating_sub(self.usable + self.failed),
@@ -258,6 +272,9 @@ impl Abstractive {
                     t.new_tokens += g.new_tokens;
                     t.prompt_secs += g.prompt_secs;
                     t.generate_secs += g.generate_secs;
+                    for f in &flags {
+                        *t.flags.entry(f.describe().to_string()).or_default() += 1;
+                    }
                 }
                 if !usable {
                     warnings.push(format!(

@@ -531,6 +531,7 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
             .map(|(a, it)| rouge::rouge(a.result.best_summary(), &it.summary))
             .collect();
         let t = ab.totals();
+        progress.info(&t.describe());
         summarisers.push(summary_report(
             &format!(
                 "bantin {} ({}; {} of {} passed the checks; {:.1} tok/s)",
