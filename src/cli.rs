@@ -832,6 +832,14 @@ pub fn analyze_with_state(
         let refs: Vec<(String, &crate::pipeline::Analysis)> =
             fresh.iter().map(|(h, a)| (h.clone(), a)).collect();
         store.put(&scope, &refs)?;
+        // Test hook: the crash tests need a run slow enough to be killed between commits,
+        // whatever the machine's speed. Results are unaffected.
+        if let Some(ms) = std::env::var("BANTIN_TEST_CHUNK_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
         done.extend(fresh.into_iter().map(|(_, a)| a));
         bar.inc(part.len() as u64);
     }

@@ -795,7 +795,14 @@ fn kill_9_mid_run_loses_nothing_and_the_rerun_resumes() {
     let before = read_outputs(&out);
 
     // The full run, killed mid-analysis once at least one new chunk of 4 is committed.
-    let mut child = spawn(&["digest", s(&input), "--out", s(&out), "--chunk", "4"]);
+    // The fast encoder finishes 40 short articles in well under a second: a pause after each
+    // commit (test hook) leaves time to kill the run between chunks on any machine.
+    let mut child = command(&["digest", s(&input), "--out", s(&out), "--chunk", "4"])
+        .env("BANTIN_TEST_CHUNK_DELAY_MS", "150")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bantin starts");
     let t = Instant::now();
     let seen = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -808,8 +815,8 @@ fn kill_9_mid_run_loses_nothing_and_the_rerun_resumes() {
         assert!(t.elapsed() < Duration::from_secs(240), "no progress");
         std::thread::sleep(Duration::from_millis(20));
     };
-    // Land inside the next chunk rather than right after a commit.
-    std::thread::sleep(Duration::from_millis(300));
+    // Land inside the next chunk's pause or work rather than right on a commit.
+    std::thread::sleep(Duration::from_millis(60));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let rows = state_rows(&state).expect("the store opens after kill -9");
