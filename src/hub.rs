@@ -241,7 +241,8 @@ pub fn resolve(spec: &str, opts: &HubOptions) -> Result<Resolved, HubError> {
                 repo,
             }) => {
                 tried.push(format!("hub {endpoint} ({message})"));
-                if message.starts_with("not found") || message.contains("401") {
+                // Prefix match: a port number in the URL can contain "401".
+                if message.starts_with("not found") || message.starts_with("401 ") {
                     return Err(HubError::Hub {
                         endpoint,
                         repo,
