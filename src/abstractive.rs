@@ -258,7 +258,8 @@ impl Abstractive {
         }
         let mut totals = self.totals.lock().ok();
         match result {
-            Ok(g) => {
+            Ok(mut g) => {
+                g.text = check::tidy(&g.text);
                 let flags = check::assess(&g.text, g.stop == StopReason::MaxTokens);
                 let mut flags = flags;
                 if g.stop == StopReason::Loop && !flags.contains(&Flag::Looping) {

@@ -112,6 +112,56 @@ pub fn repeating_tail(tokens: &[u32]) -> bool {
     false
 }
 
+/// One plain paragraph from what a model wrote: small models answer with HTML tags, Markdown
+/// emphasis and list markers, which the digest would show as literal characters.
+pub fn tidy(text: &str) -> String {
+    let mut no_tags = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('<') {
+        no_tags.push_str(&rest[..i]);
+        let after = &rest[i..];
+        match after.find('>') {
+            // A short tag-like run (<strong>, </p>, <br/>): dropped. Anything else is text.
+            Some(j)
+                if j <= 12
+                    && after[1..j]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '/' || c == ' ') =>
+            {
+                rest = &after[j + 1..];
+            }
+            _ => {
+                no_tags.push('<');
+                rest = &after[1..];
+            }
+        }
+    }
+    no_tags.push_str(rest);
+    let mut parts: Vec<String> = Vec::new();
+    for line in no_tags.lines() {
+        let mut l = line.trim();
+        // List markers: "* ", "- ", "• ", "1. ", "2) ".
+        for m in ["* ", "- ", "• ", "+ "] {
+            if let Some(r) = l.strip_prefix(m) {
+                l = r.trim_start();
+            }
+        }
+        let digits = l.chars().take_while(|c| c.is_ascii_digit()).count();
+        if digits > 0 && digits <= 2 {
+            let r = &l[digits..];
+            if let Some(r) = r.strip_prefix(". ").or_else(|| r.strip_prefix(") ")) {
+                l = r.trim_start();
+            }
+        }
+        let l = l.replace("**", "").replace("__", "");
+        let l = l.trim();
+        if !l.is_empty() {
+            parts.push(l.to_string());
+        }
+    }
+    parts.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 pub fn assess(text: &str, hit_token_bound: bool) -> Vec<Flag> {
     let mut flags = Vec::new();
     if !text.chars().any(|c| c.is_alphanumeric()) {
@@ -170,6 +220,18 @@ mod tests {
         assert!(repeating_tail(&[5; 12]));
         assert!(!repeating_tail(&[5; 11]));
         assert!(!repeating_tail(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]));
+    }
+
+    #[test]
+    fn tidy_makes_one_plain_paragraph() {
+        assert_eq!(
+            tidy("* <strong>Phân tích</strong>:\n  - Một ý.\n  - Ý **hai**.\n1. Ba.\n"),
+            "Phân tích: Một ý. Ý hai. Ba."
+        );
+        // Numbers and comparisons are text, not markup.
+        assert_eq!(tidy("Tăng 5 < 7 lần; 2024 là năm"), "Tăng 5 < 7 lần; 2024 là năm");
+        assert_eq!(tidy("12.5% GDP"), "12.5% GDP");
+        assert_eq!(tidy("  \n "), "");
     }
 
     #[test]
