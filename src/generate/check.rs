@@ -159,7 +159,11 @@ pub fn tidy(text: &str) -> String {
             parts.push(l.to_string());
         }
     }
-    parts.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
+    parts
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub fn assess(text: &str, hit_token_bound: bool) -> Vec<Flag> {
@@ -229,7 +233,10 @@ mod tests {
             "Phân tích: Một ý. Ý hai. Ba."
         );
         // Numbers and comparisons are text, not markup.
-        assert_eq!(tidy("Tăng 5 < 7 lần; 2024 là năm"), "Tăng 5 < 7 lần; 2024 là năm");
+        assert_eq!(
+            tidy("Tăng 5 < 7 lần; 2024 là năm"),
+            "Tăng 5 < 7 lần; 2024 là năm"
+        );
         assert_eq!(tidy("12.5% GDP"), "12.5% GDP");
         assert_eq!(tidy("  \n "), "");
     }
