@@ -228,21 +228,8 @@ pub fn generators() -> Result<Vec<GeneratorManifest>, CatalogError> {
     if let Some(dir) = std::env::var_os("BANTIN_MODELS_DIR") {
         let dir = Path::new(&dir).join("generators");
         if dir.is_dir() {
-            let entries = std::fs::read_dir(&dir).map_err(|source| CatalogError::Read {
-                path: dir.clone(),
-                source,
-            })?;
-            let mut paths: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-                .collect();
-            paths.sort();
-            for path in paths {
-                let text = std::fs::read_to_string(&path).map_err(|source| CatalogError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                let m = GeneratorManifest::parse(&path.display().to_string(), &text)?;
+            for (name, text) in toml_files(&dir)? {
+                let m = GeneratorManifest::parse(&name, &text)?;
                 out.retain(|o| o.name != m.name);
                 out.push(m);
             }
@@ -323,7 +310,14 @@ pub fn all() -> Result<Vec<Manifest>, CatalogError> {
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<Manifest>, CatalogError> {
-    let mut out = Vec::new();
+    toml_files(dir)?
+        .iter()
+        .map(|(name, text)| Manifest::parse(name, text))
+        .collect()
+}
+
+/// `(path, text)` of every `*.toml` in a directory, in name order.
+fn toml_files(dir: &Path) -> Result<Vec<(String, String)>, CatalogError> {
     let entries = std::fs::read_dir(dir).map_err(|source| CatalogError::Read {
         path: dir.to_path_buf(),
         source,
@@ -333,14 +327,16 @@ fn read_dir(dir: &Path) -> Result<Vec<Manifest>, CatalogError> {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     paths.sort();
-    for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|source| CatalogError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        out.push(Manifest::parse(&path.display().to_string(), &text)?);
-    }
-    Ok(out)
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(|source| CatalogError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            Ok((path.display().to_string(), text))
+        })
+        .collect()
 }
 
 pub fn find(name: &str) -> Result<Option<Manifest>, CatalogError> {

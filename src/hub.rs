@@ -209,14 +209,7 @@ pub fn resolve(spec: &str, opts: &HubOptions) -> Result<Resolved, HubError> {
             manifest.repo,
             opts.hf_cache.display()
         ));
-        let commit = std::fs::read_to_string(
-            opts.hf_cache
-                .join(repo.folder_name())
-                .join("refs")
-                .join(&manifest.revision),
-        )
-        .ok()
-        .map(|s| s.trim().to_string());
+        let commit = cached_commit(opts, &repo, &manifest.revision);
         return finish(manifest, files, Source::Cache, commit);
     }
     tried.push(format!("Hugging Face cache {}", opts.hf_cache.display()));
@@ -624,18 +617,32 @@ fn sentence_transformers_pooling(dir: &Path) -> Option<Pooling> {
     }
 }
 
+/// The commit a revision pointed to when the HF cache got it (`refs/<revision>`).
+fn cached_commit(opts: &HubOptions, repo: &Repo, revision: &str) -> Option<String> {
+    std::fs::read_to_string(
+        opts.hf_cache
+            .join(repo.folder_name())
+            .join("refs")
+            .join(revision),
+    )
+    .ok()
+    .map(|s| s.trim().to_string())
+}
+
+/// Cached and downloaded LFS blobs are named by their sha256: free provenance.
+fn blob_sha256(path: &Path) -> Option<String> {
+    let blob = std::fs::canonicalize(path).ok()?;
+    let name = blob.file_name()?.to_string_lossy().into_owned();
+    (name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit())).then_some(name)
+}
+
 fn finish(
     manifest: Manifest,
     files: ModelFiles,
     source: Source,
     commit: Option<String>,
 ) -> Result<Resolved, HubError> {
-    // Cached and downloaded LFS blobs are named by their sha256: free provenance.
-    let weights_sha256 = files.weights.first().and_then(|w| {
-        let blob = std::fs::canonicalize(w).ok()?;
-        let name = blob.file_name()?.to_string_lossy().into_owned();
-        (name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit())).then_some(name)
-    });
+    let weights_sha256 = files.weights.first().and_then(|w| blob_sha256(w));
     let provenance = Provenance {
         model: manifest.name.clone(),
         source,

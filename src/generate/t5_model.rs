@@ -363,7 +363,10 @@ impl Module for T5LayerFF {
         let ys = self.layer_norm.forward(xs)?;
         let ys = match &self.dense_act {
             Some(dense_act) => dense_act.forward(&ys)?,
-            None => self.gated_dense_act.as_ref().unwrap().forward(&ys)?,
+            None => match &self.gated_dense_act {
+                Some(g) => g.forward(&ys)?,
+                None => candle_core::bail!("T5 feed-forward layer has no dense weights"),
+            },
         };
         let xs = (xs + ys)?;
         Ok(xs)
@@ -724,7 +727,10 @@ impl T5Block {
         let (mut xs, position_bias) = self.self_attn.forward(xs, position_bias, mask.as_ref())?;
         // TODO: clamp for f16?
         if let Some(cross_attn) = &mut self.cross_attn {
-            (xs, _) = cross_attn.forward(&xs, None, encoder_hidden_states.unwrap())?;
+            let Some(enc) = encoder_hidden_states else {
+                candle_core::bail!("T5 decoder layer called without encoder states")
+            };
+            (xs, _) = cross_attn.forward(&xs, None, enc)?;
             // TODO: clamp for f16?
         }
         let xs = self.ff.forward(&xs)?;

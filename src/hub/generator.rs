@@ -232,14 +232,7 @@ pub fn resolve_generator(spec: &str, opts: &HubOptions) -> Result<ResolvedGenera
             "generator: {} found in the Hugging Face cache",
             manifest.repo
         ));
-        let commit = std::fs::read_to_string(
-            opts.hf_cache
-                .join(repo.folder_name())
-                .join("refs")
-                .join(&manifest.revision),
-        )
-        .ok()
-        .map(|s| s.trim().to_string());
+        let commit = super::cached_commit(opts, &repo, &manifest.revision);
         return Ok(finish(manifest, r, Source::Cache, commit));
     }
     tried.push(format!("Hugging Face cache {}", opts.hf_cache.display()));
@@ -316,12 +309,7 @@ fn finish(
     commit: Option<String>,
 ) -> ResolvedGenerator {
     let mut p = provenance(&manifest, source, commit);
-    // Hub blobs are named by their sha256.
-    p.weights_sha256 = files.weights.first().and_then(|w| {
-        let blob = std::fs::canonicalize(w).ok()?;
-        let name = blob.file_name()?.to_string_lossy().into_owned();
-        (name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit())).then_some(name)
-    });
+    p.weights_sha256 = files.weights.first().and_then(|w| super::blob_sha256(w));
     if manifest.family == "t5" {
         p.dtype = "f32".into();
     }

@@ -43,16 +43,7 @@ pub fn ensure_from(
     }
     // Two bantin processes starting on a fresh machine would otherwise download the same
     // 250 MB twice and race on the rename: one assembles, the other waits and reuses it.
-    let locks = cache.join("models").join(".locks");
-    std::fs::create_dir_all(&locks).map_err(io_err(&locks))?;
-    let lock_path = locks.join(format!("{}.lock", mirror.name));
-    let lock = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(io_err(&lock_path))?;
-    lock.lock().map_err(io_err(&lock_path))?;
+    let _lock = super::lock(cache, &mirror.name)?;
     if let Some(rec) = current(mirror, &dir, progress) {
         return Ok((target, rec));
     }

