@@ -3,7 +3,7 @@
 //! sentences and thread count. Each speed measurement runs in its own process so that load
 //! time and peak memory belong to that model alone.
 
-use crate::cli::{Outcome, PipelineArgs};
+use crate::args::{Outcome, PipelineArgs};
 use crate::encoder::Role;
 use crate::progress::Progress;
 use anyhow::Context;
@@ -56,7 +56,7 @@ pub struct WorkerArgs {
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
     #[command(flatten)]
-    pub model: crate::cli::ModelArgs,
+    pub model: crate::args::ModelArgs,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -124,7 +124,7 @@ pub fn worker(args: WorkerArgs, progress: &Progress) -> anyhow::Result<Outcome> 
         .with_context(|| format!("reading {}", args.corpus.display()))?;
     let corpus: BenchCorpus = serde_json::from_str(&text).context("bench corpus JSON")?;
     let t0 = Instant::now();
-    let mut embedder = crate::cli::load_embedder(&args.model, progress)?;
+    let mut embedder = crate::engine::load_embedder(&args.model.encoder_config(), progress)?;
     let load_s = t0.elapsed().as_secs_f64();
     // Every timed pass must compute every vector.
     embedder.cache_limit = 0;

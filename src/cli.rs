@@ -1,42 +1,16 @@
 //! The command line: argument definitions and dispatch. Results go to stdout or files; logs
 //! and progress to stderr.
 
+pub use crate::args::{GenArgs, ModelArgs, Outcome, PipelineArgs};
 use crate::catalog;
-use crate::encoder::{Embedder, Role};
+use crate::encoder::Role;
+use crate::engine;
 use crate::hub::{self, HubOptions};
 use crate::progress::Progress;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
-
-/// What a command achieved, mapped to the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Everything succeeded (exit 0).
-    Ok,
-    /// Some items failed; the others' results were written (exit 1).
-    Partial,
-}
-
-impl Outcome {
-    /// Partial when anything failed.
-    pub fn from_failures(failed: usize) -> Outcome {
-        if failed == 0 {
-            Outcome::Ok
-        } else {
-            Outcome::Partial
-        }
-    }
-
-    pub fn exit_code(self) -> ExitCode {
-        match self {
-            Outcome::Ok => ExitCode::SUCCESS,
-            Outcome::Partial => ExitCode::from(1),
-        }
-    }
-}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -65,30 +39,6 @@ pub struct Global {
     /// No progress bars or summaries on stderr (errors are still printed).
     #[arg(short, long, global = true, env = "BANTIN_QUIET")]
     pub quiet: bool,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct ModelArgs {
-    /// Model: a catalogue name (`bantin models list`), a hub id `org/name[@revision]`, or a
-    /// local directory with config.json, tokenizer.json and safetensors.
-    #[arg(long, short = 'm', env = "BANTIN_MODEL", default_value = catalog::DEFAULT_MODEL)]
-    pub model: String,
-    /// Where to run: auto, cpu, cuda, cuda:N or metal (GPUs need a build with the feature).
-    #[arg(long, env = "BANTIN_DEVICE", default_value = "cpu")]
-    pub device: String,
-    /// Weights precision: f32, or f16/bf16 on a GPU.
-    #[arg(long, env = "BANTIN_DTYPE", default_value = "f32")]
-    pub dtype: String,
-    /// Never use the network (also HF_HUB_OFFLINE=1): only local, cached or materialised models.
-    #[arg(long, env = "BANTIN_OFFLINE")]
-    pub offline: bool,
-    /// Padded tokens per forward batch (memory against speed).
-    #[arg(long, env = "BANTIN_TOKEN_BUDGET", default_value_t = 8192)]
-    pub token_budget: usize,
-    /// Sentence embeddings kept in memory by text, so repeated sentences (agency copy, boiler
-    /// plate) are embedded once; 0 turns the cache off (to measure the encoder alone).
-    #[arg(long, env = "BANTIN_EMBED_CACHE", default_value_t = 200_000)]
-    pub embed_cache: usize,
 }
 
 #[derive(Subcommand, Debug)]
@@ -130,9 +80,47 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     #[command(hide = true)]
     BenchWorker(crate::bench::WorkerArgs),
+    /// Serve the engine over HTTP: classify, summarise, embed and ingest articles as a crawler
+    /// sends them; digests of what was ingested. JSON in and out.
+    #[command(
+        after_help = "Examples:\n  bantin serve\n  bantin serve --addr 127.0.0.1:9000 --api-key \"$TOKEN\" --state news.sqlite\n  curl -s localhost:8080/v1/classify -H 'content-type: application/json' \\\n    -d '{\"articles\": [{\"id\": \"1\", \"text\": \"Bộ Công Thương trình nghị định về điện mặt trời mái nhà.\"}]}'\n\nRoutes: GET /health, GET /metrics, GET /openapi.json; POST /v1/classify, /v1/summarize, /v1/analyze, /v1/embed, /v1/articles; GET /v1/digest?since=YYYY-MM-DD&format=json|md|html.\nSIGTERM or Ctrl-C: stop accepting, answer what is in flight, commit, exit 0."
+    )]
+    Serve(ServeArgs),
     /// Classify newly arrived files in a folder: each new or changed file once, recorded in
     /// the state store; prints one JSON line per new article.
     Inbox(InboxArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on; loopback by default (port 0: any free port, printed on stderr).
+    #[arg(long, env = "BANTIN_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Bearer token required on every /v1 route (health, metrics and openapi stay open).
+    #[arg(long, env = "BANTIN_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Largest request body, in bytes (larger: 413).
+    #[arg(long, env = "BANTIN_MAX_BODY", default_value_t = 8 << 20)]
+    pub max_body: usize,
+    /// Articles and texts that may wait for the encoder; more are refused with 429 and
+    /// Retry-After.
+    #[arg(long, env = "BANTIN_MAX_QUEUE", default_value_t = 1024)]
+    pub max_queue: usize,
+    /// Articles and texts from concurrent requests analysed together in one batch.
+    #[arg(long, env = "BANTIN_MAX_BATCH", default_value_t = 64)]
+    pub max_batch: usize,
+    /// Seconds a request may wait for its answer before a 504.
+    #[arg(long, env = "BANTIN_REQUEST_TIMEOUT", default_value_t = 120)]
+    pub request_timeout: u64,
+    /// State store for POST /v1/articles and GET /v1/digest (SQLite; committed before each
+    /// acknowledgement).
+    #[arg(long, env = "BANTIN_STATE", default_value = "bantin-serve.sqlite")]
+    pub state: PathBuf,
+    /// Title of the digests served.
+    #[arg(long, default_value = "Bản tin chính sách công nghiệp")]
+    pub title: String,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
 }
 
 #[derive(Args, Debug)]
@@ -158,143 +146,6 @@ pub struct InboxArgs {
     pub state: Option<PathBuf>,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct PipelineArgs {
-    #[command(flatten)]
-    pub model: ModelArgs,
-    /// Theme set (TOML: name, version, [[theme]] id/name/description/examples). Default: the
-    /// built-in Vietnamese industrial-policy taxonomy (taxonomy/default.toml).
-    #[arg(long, env = "BANTIN_THEMES")]
-    pub themes: Option<PathBuf>,
-    /// A few-shot head from `bantin train`; without it, zero-shot prototypes are used.
-    #[arg(long, env = "BANTIN_HEAD")]
-    pub head: Option<PathBuf>,
-    /// Summary length in sentences.
-    #[arg(long, default_value_t = 2, env = "BANTIN_SENTENCES")]
-    pub sentences: usize,
-    /// Summary length in words (syllables) instead of sentences.
-    #[arg(long, env = "BANTIN_WORDS")]
-    pub words: Option<usize>,
-    /// Zero-shot: a theme joins the set when it is the best theme of at least this share of the
-    /// article's text (or when its standardised score is high; see `bantin classify --help`).
-    #[arg(long, default_value_t = 0.25, env = "BANTIN_MIN_SHARE")]
-    pub min_share: f32,
-    /// Articles per encoder pass (bigger batches are faster, use more memory).
-    #[arg(long, default_value_t = 16, env = "BANTIN_CHUNK")]
-    pub chunk: usize,
-    #[command(flatten)]
-    pub gen: GenArgs,
-}
-
-#[derive(Args, Debug, Clone)]
-#[command(next_help_heading = "Generated summaries")]
-pub struct GenArgs {
-    /// extractive: sentences quoted from the article (fast). abstractive: a generative model
-    /// writes 2–3 sentences in fresh words from the whole article. hybrid: it rewrites the
-    /// extract (the most central sentences): faster, and long articles fit. The extract is
-    /// always kept; a generated summary that is empty, not Vietnamese or looping is flagged.
-    #[arg(
-        long,
-        value_enum,
-        env = "BANTIN_SUMMARIZER",
-        default_value = "extractive"
-    )]
-    pub summarizer: crate::abstractive::Mode,
-    /// Generative model: a catalogue name (`bantin models list`), a .gguf file, or a T5 model
-    /// directory. The default works offline-from-the-Hub: it comes from the package index.
-    #[arg(long, env = "BANTIN_GENERATOR", default_value = catalog::DEFAULT_GENERATOR)]
-    pub generator: String,
-    /// Most tokens written per summary (default: the model's manifest, 120–200).
-    #[arg(long, env = "BANTIN_MAX_NEW_TOKENS")]
-    pub max_new_tokens: Option<usize>,
-    /// 0 = greedy decoding (deterministic, the default); above 0 = sampling, reproducible
-    /// with --seed.
-    #[arg(long, default_value_t = 0.0, env = "BANTIN_TEMPERATURE")]
-    pub temperature: f64,
-    /// Seed for sampling (--temperature > 0).
-    #[arg(long, default_value_t = 42, env = "BANTIN_SEED")]
-    pub seed: u64,
-    /// Nucleus sampling: keep the smallest set of tokens with this much probability.
-    #[arg(long, env = "BANTIN_TOP_P")]
-    pub top_p: Option<f64>,
-    /// Repetition penalty on the last 64 tokens (1 = none).
-    #[arg(long, default_value_t = 1.1, env = "BANTIN_REPEAT_PENALTY")]
-    pub repeat_penalty: f32,
-    /// Sentences of the extract the generator reads in hybrid mode.
-    #[arg(long, default_value_t = 6, env = "BANTIN_HYBRID_SENTENCES")]
-    pub hybrid_sentences: usize,
-    /// Longest generator input in tokens. A longer article is read as hybrid, with a warning.
-    #[arg(long, default_value_t = 1536, env = "BANTIN_MAX_INPUT_TOKENS")]
-    pub max_input_tokens: usize,
-    /// Generator weights: mixed (f32 for the prompt, quantized for each new token), fast
-    /// (quantized only, least memory) or exact (all f32, as PyTorch; most memory).
-    #[arg(
-        long,
-        value_enum,
-        default_value = "mixed",
-        env = "BANTIN_GEN_PRECISION"
-    )]
-    pub gen_precision: crate::generate::load::Precision,
-    /// Threads for generation; 0 = all cores. One-token steps are small: on a busy machine
-    /// one thread can be faster than two that wait for each other.
-    #[arg(long, default_value_t = 0, env = "BANTIN_GEN_THREADS")]
-    pub gen_threads: usize,
-}
-
-/// Loads the generator when the flags ask for generated summaries.
-pub fn load_abstractive(
-    gen: &GenArgs,
-    model: &ModelArgs,
-    progress: &Progress,
-) -> anyhow::Result<Option<crate::abstractive::Abstractive>> {
-    if gen.summarizer == crate::abstractive::Mode::Extractive {
-        return Ok(None);
-    }
-    let started = std::time::Instant::now();
-    let opts = HubOptions::from_env(model.offline, progress.clone());
-    let resolved = hub::resolve_generator(&gen.generator, &opts)?;
-    let device = crate::device::parse(&model.device)?;
-    let spinner = progress.spinner(&format!("loading generator {}", resolved.provenance.model));
-    let generator = crate::generate::load::load_with(&resolved, &device, gen.gen_precision)
-        .with_context(|| format!("loading generator {}", resolved.provenance.model))?;
-    spinner.finish_and_clear();
-    // T5 summarisers are tuned for the task through their prefix; a base decoder is not.
-    if !resolved.manifest.instruct && resolved.manifest.template.prefix.is_empty() {
-        progress.warn(&format!(
-            "{} is a base model, not instruction-tuned: it continues text and tends to restate the lead; use an -instruct/-it model (`bantin models list`) for real summaries",
-            resolved.manifest.name
-        ));
-    }
-    progress.log(&format!(
-        "generator: {} ({:?}, {}) loaded in {:.1}s on {}",
-        generator.provenance.model,
-        generator.provenance.source,
-        resolved.manifest.family,
-        started.elapsed().as_secs_f64(),
-        generator.provenance.device
-    ));
-    let settings = crate::abstractive::Settings {
-        mode: gen.summarizer,
-        gen: crate::generate::GenOptions {
-            max_new_tokens: gen
-                .max_new_tokens
-                .unwrap_or(resolved.manifest.max_new_tokens)
-                .max(1),
-            temperature: gen.temperature.max(0.0),
-            top_p: gen.top_p,
-            seed: gen.seed,
-            repeat_penalty: gen.repeat_penalty,
-            ..Default::default()
-        },
-        hybrid_sentences: gen.hybrid_sentences.max(1),
-        max_input_tokens: gen.max_input_tokens.max(16),
-        threads: gen.gen_threads,
-    };
-    Ok(Some(crate::abstractive::Abstractive::new(
-        generator, settings,
-    )))
 }
 
 #[derive(Args, Debug)]
@@ -347,13 +198,7 @@ pub struct StateArgs {
 }
 
 fn parse_date(s: &str) -> Result<String, String> {
-    let ok = s.len() == 10
-        && s.as_bytes()[4] == b'-'
-        && s.as_bytes()[7] == b'-'
-        && s.chars()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    if ok {
+    if engine::is_iso_date(s) {
         Ok(s.to_string())
     } else {
         Err(format!("{s:?} is not a date like 2024-05-31"))
@@ -371,16 +216,6 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
         return Err(err());
     }
     Ok((i, n))
-}
-
-/// Stable across runs, machines and Rust versions (FNV-1a), unlike std's hasher.
-pub fn shard_of(id: &str, n: u64) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in id.as_bytes() {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h % n
 }
 
 #[derive(Args, Debug)]
@@ -453,31 +288,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Eval(args) => crate::eval::report::run(args, &progress),
         Command::Merge(args) => merge(args, &progress),
         Command::Inbox(args) => inbox(args, &progress),
+        Command::Serve(args) => serve(args, &progress),
         Command::Bench(args) => crate::bench::run(args, &progress),
         Command::BenchWorker(args) => crate::bench::worker(args, &progress),
     }
-}
-
-pub fn load_embedder(args: &ModelArgs, progress: &Progress) -> anyhow::Result<Embedder> {
-    let opts = HubOptions::from_env(args.offline, progress.clone());
-    let resolved = hub::resolve(&args.model, &opts)?;
-    let device = crate::device::parse(&args.device)?;
-    let dtype = crate::device::dtype(&args.dtype, &device)?;
-    let spinner = progress.spinner(&format!("loading {}", resolved.provenance.model));
-    let mut embedder = Embedder::load(&resolved, &device, dtype)
-        .with_context(|| format!("loading model {}", resolved.provenance.model))?;
-    spinner.finish_and_clear();
-    embedder.token_budget = args.token_budget.max(64);
-    embedder.cache_limit = args.embed_cache;
-    progress.log(&format!(
-        "model: {} ({:?}, {} dims) loaded in {:.2}s on {}",
-        embedder.provenance.model,
-        embedder.provenance.source,
-        embedder.dim(),
-        embedder.load_time.as_secs_f64(),
-        embedder.provenance.device
-    ));
-    Ok(embedder)
 }
 
 fn models(cmd: ModelsCommand, progress: &Progress) -> anyhow::Result<Outcome> {
@@ -615,7 +429,7 @@ fn embed(args: EmbedArgs, progress: &Progress) -> anyhow::Result<Outcome> {
     if texts.is_empty() {
         anyhow::bail!("nothing to embed: give texts as arguments or --file FILE");
     }
-    let embedder = load_embedder(&args.model, progress)?;
+    let embedder = engine::load_embedder(&args.model.encoder_config(), progress)?;
     let role = match args.role {
         RoleArg::Query => Role::Query,
         RoleArg::Passage => Role::Passage,
@@ -656,99 +470,6 @@ fn embed(args: EmbedArgs, progress: &Progress) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-/// Everything a run over articles needs, loaded once.
-pub struct Loaded {
-    pub embedder: Embedder,
-    pub taxonomy: crate::taxonomy::Taxonomy,
-    /// The generator, for `--summarizer abstractive|hybrid`.
-    pub abstractive: Option<crate::abstractive::Abstractive>,
-}
-
-pub fn load_pipeline(args: &PipelineArgs, progress: &Progress) -> anyhow::Result<Loaded> {
-    let taxonomy = crate::taxonomy::Taxonomy::load(args.themes.as_deref())?;
-    let embedder = load_embedder(&args.model, progress)?;
-    let abstractive = load_abstractive(&args.gen, &args.model, progress)?;
-    Ok(Loaded {
-        embedder,
-        taxonomy,
-        abstractive,
-    })
-}
-
-pub fn classifier_for(
-    args: &PipelineArgs,
-    loaded: &Loaded,
-) -> anyhow::Result<crate::classify::Classifier> {
-    use crate::classify::{Classifier, Head, ZeroShot};
-    Ok(match &args.head {
-        Some(path) => Classifier::FewShot(Head::load(
-            path,
-            &loaded.taxonomy,
-            &loaded.embedder.provenance.model,
-        )?),
-        None => Classifier::ZeroShot(ZeroShot {
-            min_share: args.min_share,
-            ..ZeroShot::default()
-        }),
-    })
-}
-
-/// The analyzer a command's flags ask for: classifier (`--head` or zero-shot) and options.
-pub fn analyzer_for<'a>(
-    args: &PipelineArgs,
-    loaded: &'a Loaded,
-) -> anyhow::Result<crate::pipeline::Analyzer<'a>> {
-    Ok(crate::pipeline::Analyzer::new(
-        &loaded.embedder,
-        &loaded.taxonomy,
-        classifier_for(args, loaded)?,
-        options_for(args),
-    )?
-    .with_abstractive(loaded.abstractive.as_ref()))
-}
-
-pub fn options_for(args: &PipelineArgs) -> crate::pipeline::Options {
-    crate::pipeline::Options {
-        length: match args.words {
-            Some(w) => crate::summarize::Length::Words(w.max(1)),
-            None => crate::summarize::Length::Sentences(args.sentences.max(1)),
-        },
-        ..Default::default()
-    }
-}
-
-/// Runs the analyzer over articles in chunks with a progress bar; errors stay per article.
-pub fn analyze_all(
-    analyzer: &crate::pipeline::Analyzer,
-    articles: &[crate::corpus::Article],
-    chunk: usize,
-    progress: &Progress,
-) -> (
-    Vec<crate::pipeline::Analysis>,
-    Vec<crate::corpus::ItemError>,
-) {
-    let bar = progress.items(articles.len() as u64, "articles");
-    if let Some(ab) = analyzer.abstractive {
-        ab.set_bar(Some(bar.clone()));
-    }
-    let mut ok = Vec::with_capacity(articles.len());
-    let mut errors = Vec::new();
-    for part in articles.chunks(chunk.max(1)) {
-        for r in analyzer.analyze(part) {
-            match r {
-                Ok(a) => ok.push(a),
-                Err(e) => {
-                    bar.suspend(|| progress.warn(&format!("{}: {}", e.origin, e.message)));
-                    errors.push(e);
-                }
-            }
-        }
-        bar.inc(part.len() as u64);
-    }
-    bar.finish_and_clear();
-    (ok, errors)
-}
-
 fn read_input(
     input: &std::path::Path,
     progress: &Progress,
@@ -766,158 +487,12 @@ fn read_input(
     Ok(batch)
 }
 
-/// Analyses articles, reusing the state store where it has them; new results are committed
-/// chunk by chunk.
-pub fn analyze_with_state(
-    analyzer: &crate::pipeline::Analyzer,
-    articles: &[crate::corpus::Article],
-    store: Option<&mut crate::state::Store>,
-    chunk: usize,
-    progress: &Progress,
-) -> anyhow::Result<(
-    Vec<crate::pipeline::Analysis>,
-    Vec<crate::corpus::ItemError>,
-    usize,
-)> {
-    let Some(store) = store else {
-        let (a, e) = analyze_all(analyzer, articles, chunk, progress);
-        return Ok((a, e, 0));
-    };
-    let scope = scope_for(analyzer);
-    let hashes: Vec<String> = articles
-        .iter()
-        .map(|a| crate::state::content_hash(&a.id, a.title.as_deref(), &a.text))
-        .collect();
-    let mut done = Vec::with_capacity(articles.len());
-    let mut todo: Vec<(usize, &crate::corpus::Article)> = Vec::new();
-    for (i, a) in articles.iter().enumerate() {
-        match store.get(&hashes[i], &scope)? {
-            Some(mut cached) => {
-                cached.result.origin = a.origin.clone();
-                done.push(cached);
-            }
-            None => todo.push((i, a)),
-        }
-    }
-    let cached = done.len();
-    if cached > 0 {
-        progress.log(&format!(
-            "state: {cached} of {} articles already analysed",
-            articles.len()
-        ));
-    }
-    let stale = store.prune_stale(&scope, &hashes)?;
-    if stale > 0 {
-        progress.log(&format!(
-            "state: {stale} results of another model or taxonomy removed"
-        ));
-    }
-    let bar = progress.items(todo.len() as u64, "articles");
-    if let Some(ab) = analyzer.abstractive {
-        ab.set_bar(Some(bar.clone()));
-    }
-    let mut errors = Vec::new();
-    for part in todo.chunks(chunk.max(1)) {
-        let arts: Vec<crate::corpus::Article> = part.iter().map(|(_, a)| (*a).clone()).collect();
-        let mut fresh = Vec::new();
-        for (r, (i, _)) in analyzer.analyze(&arts).into_iter().zip(part) {
-            match r {
-                Ok(a) => fresh.push((hashes[*i].clone(), a)),
-                Err(e) => {
-                    bar.suspend(|| progress.warn(&format!("{}: {}", e.origin, e.message)));
-                    errors.push(e);
-                }
-            }
-        }
-        let refs: Vec<(String, &crate::pipeline::Analysis)> =
-            fresh.iter().map(|(h, a)| (h.clone(), a)).collect();
-        store.put(&scope, &refs)?;
-        // Test hook: the crash tests need a run slow enough to be killed between commits,
-        // whatever the machine's speed. Results are unaffected.
-        if let Some(ms) = std::env::var("BANTIN_TEST_CHUNK_DELAY_MS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            std::thread::sleep(std::time::Duration::from_millis(ms));
-        }
-        done.extend(fresh.into_iter().map(|(_, a)| a));
-        bar.inc(part.len() as u64);
-    }
-    bar.finish_and_clear();
-    Ok((done, errors, cached))
-}
-
-/// What stored analyses depend on besides the text: model weights and every setting that
-/// changes a result.
-pub fn scope_for(analyzer: &crate::pipeline::Analyzer) -> crate::state::Scope {
-    use sha2::Digest;
-    let p = &analyzer.embedder.provenance;
-    let model = format!(
-        "{}|{}|{}",
-        p.model,
-        p.weights_sha256.as_deref().unwrap_or("-"),
-        p.dtype
-    );
-    let config = format!(
-        "{}|{}|{:?}|{}|{}|{}",
-        analyzer.taxonomy.fingerprint(),
-        analyzer.classifier.describe(),
-        analyzer.options.length,
-        serde_json::to_string(&analyzer.options.summary).unwrap_or_default(),
-        env!("CARGO_PKG_VERSION"),
-        analyzer
-            .abstractive
-            .map(|a| a.describe())
-            .unwrap_or("extractive"),
-    );
-    crate::state::Scope {
-        model,
-        config: crate::mirror::hex(&sha2::Sha256::digest(config.as_bytes()))[..24].to_string(),
-    }
-}
-
-fn write_digest_outputs(
-    out: &std::path::Path,
-    d: &crate::digest::Digest,
-    analyses: &[crate::pipeline::Analysis],
-    errors: &[crate::corpus::ItemError],
-) -> anyhow::Result<()> {
-    use crate::output::write_atomic;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let mut jsonl = String::new();
-    let mut full = String::new();
-    for a in analyses {
-        jsonl.push_str(&serde_json::to_string(&a.result)?);
-        jsonl.push('\n');
-        full.push_str(&serde_json::to_string(a)?);
-        full.push('\n');
-    }
-    let mut errs = String::new();
-    for e in errors {
-        errs.push_str(&serde_json::to_string(e)?);
-        errs.push('\n');
-    }
-    write_atomic(&out.join("articles.jsonl"), jsonl.as_bytes())?;
-    write_atomic(&out.join("analyses.jsonl"), full.as_bytes())?;
-    write_atomic(&out.join("errors.jsonl"), errs.as_bytes())?;
-    write_atomic(
-        &out.join("digest.json"),
-        serde_json::to_string_pretty(d)?.as_bytes(),
-    )?;
-    write_atomic(
-        &out.join("digest.md"),
-        crate::digest::markdown(d).as_bytes(),
-    )?;
-    write_atomic(&out.join("digest.html"), crate::digest::html(d).as_bytes())?;
-    Ok(())
-}
-
 fn digest(args: DigestArgs, progress: &Progress) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
     let batch = read_input(&args.input, progress)?;
     let mut articles = batch.articles.clone();
     if let Some((i, n)) = args.run.shard {
-        articles.retain(|a| shard_of(&a.id, n) == i);
+        articles.retain(|a| engine::shard_of(&a.id, n) == i);
         progress.log(&format!(
             "shard {i}/{n}: {} of {} articles",
             articles.len(),
@@ -927,7 +502,7 @@ fn digest(args: DigestArgs, progress: &Progress) -> anyhow::Result<Outcome> {
     let mut undated = 0;
     if let Some(since) = &args.since {
         let before = articles.len();
-        articles.retain(|a| match article_date(a) {
+        articles.retain(|a| match engine::article_date(a) {
             Some(d) => d.as_str() >= since.as_str(),
             None => {
                 undated += 1;
@@ -939,19 +514,17 @@ fn digest(args: DigestArgs, progress: &Progress) -> anyhow::Result<Outcome> {
             articles.len()
         ));
     }
-    let mut store = if args.run.no_state {
-        None
-    } else {
-        let path = args
-            .run
+    let state = (!args.run.no_state).then(|| {
+        args.run
             .state
             .clone()
-            .unwrap_or_else(|| args.out.join("state.sqlite"));
-        Some(crate::state::Store::open(&path)?)
-    };
-    let loaded = load_pipeline(&args.pipeline, progress)?;
-    let analyzer = analyzer_for(&args.pipeline, &loaded)?;
-    let describe = analyzer.classifier.describe();
+            .unwrap_or_else(|| args.out.join("state.sqlite"))
+    });
+    let engine = args
+        .pipeline
+        .engine_builder(progress)
+        .state(state)
+        .try_build()?;
     let load_secs = started.elapsed().as_secs_f64();
     if args.explain {
         for a in &articles {
@@ -968,31 +541,24 @@ fn digest(args: DigestArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         }
     }
     let t1 = std::time::Instant::now();
-    let (mut analyses, mut errors, cached) = analyze_with_state(
-        &analyzer,
-        &articles,
-        store.as_mut(),
-        args.pipeline.chunk,
-        progress,
-    )?;
+    let run = engine.analyze_batch(&articles)?;
     let run_secs = t1.elapsed().as_secs_f64();
+    let mut analyses = run.analyses;
     analyses.sort_by(|a, b| a.result.id.cmp(&b.result.id));
     let mut all_errors = batch.errors.clone();
     if let Some((i, n)) = args.run.shard {
-        all_errors.retain(|e| shard_of(e.id.as_deref().unwrap_or(&e.origin), n) == i);
+        all_errors.retain(|e| engine::shard_of(e.id.as_deref().unwrap_or(&e.origin), n) == i);
     }
-    all_errors.append(&mut errors);
-    let d = crate::digest::build(
+    all_errors.extend(run.errors);
+    let d = engine.digest(
         &args.title,
         &args.input.display().to_string(),
         &analyses,
         &all_errors,
-        &loaded.taxonomy,
-        &loaded.embedder.provenance,
-        &describe,
     );
-    write_digest_outputs(&args.out, &d, &analyses, &all_errors)?;
+    engine::write_digest_dir(&args.out, &d, &analyses, &all_errors)?;
     let total = started.elapsed().as_secs_f64();
+    let cached = run.reused;
     let fresh = analyses.len() - cached.min(analyses.len());
     progress.info(&format!(
         "digest: {} articles ({} reused from state, {} failed, {} near-duplicates folded{}) in {} themes → {} ; model load {:.1}s, analysis {:.1}s ({:.1} new articles/s), total {:.1}s",
@@ -1008,26 +574,28 @@ fn digest(args: DigestArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         fresh as f64 / run_secs.max(1e-9),
         total
     ));
-    if let Some(ab) = &loaded.abstractive {
+    if let Some(ab) = engine.abstractive() {
         progress.info(&ab.totals().describe());
     }
     Ok(Outcome::from_failures(all_errors.len()))
 }
 
-/// The article's date as yyyy-mm-dd, from the input (ISO, or dd/mm/yyyy as Vietnamese sites
-/// write it) or else from its dateline. Dates are compared as text, so any other form would
-/// filter wrongly: it counts as no date.
-fn article_date(a: &crate::corpus::Article) -> Option<String> {
-    if let Some(d) = &a.date {
-        let iso: String = d.trim().chars().take(10).collect();
-        if parse_date(&iso).is_ok() {
-            return Some(iso);
-        }
-        if let Some(d) = crate::pipeline::find_date(d) {
-            return Some(d);
-        }
-    }
-    crate::pipeline::removed_date(&crate::corpus::clean::clean(&a.text).removed)
+fn serve(args: ServeArgs, progress: &Progress) -> anyhow::Result<Outcome> {
+    let config = crate::serve::ServeConfig {
+        addr: args.addr.clone(),
+        api_key: args.api_key.clone().filter(|k| !k.is_empty()),
+        max_body: args.max_body.max(1024),
+        max_queue: args.max_queue,
+        max_batch: args.max_batch,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+        title: args.title.clone(),
+    };
+    let builder = args
+        .pipeline
+        .engine_builder(progress)
+        .state(Some(args.state.clone()));
+    crate::serve::run(config, builder, progress.clone())?;
+    Ok(Outcome::Ok)
 }
 
 fn merge(args: MergeArgs, progress: &Progress) -> anyhow::Result<Outcome> {
@@ -1092,7 +660,7 @@ fn merge(args: MergeArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         &model,
         &classifier,
     );
-    write_digest_outputs(&args.out, &d, &analyses, &errors)?;
+    engine::write_digest_dir(&args.out, &d, &analyses, &errors)?;
     progress.info(&format!(
         "merged {} shards: {} articles, {} failed → {}",
         args.shards.len(),
@@ -1109,7 +677,7 @@ fn inbox(args: InboxArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         .state
         .clone()
         .unwrap_or_else(|| args.dir.join(".bantin-inbox.sqlite"));
-    let mut store = crate::state::Store::open(&path)?;
+    let store = crate::state::Store::open(&path)?;
     let mut new = Vec::new();
     for a in &batch.articles {
         let h = crate::state::content_hash(&a.id, a.title.as_deref(), &a.text);
@@ -1125,18 +693,16 @@ fn inbox(args: InboxArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         ));
         return Ok(Outcome::from_failures(batch.errors.len()));
     }
-    let loaded = load_pipeline(&args.pipeline, progress)?;
-    let analyzer = analyzer_for(&args.pipeline, &loaded)?;
+    // The model is loaded only when there is something new.
+    let engine = args
+        .pipeline
+        .engine_builder(progress)
+        .store(store)
+        .try_build()?;
     let articles: Vec<crate::corpus::Article> = new.iter().map(|(a, _)| a.clone()).collect();
-    let (analyses, errors, _) = analyze_with_state(
-        &analyzer,
-        &articles,
-        Some(&mut store),
-        args.pipeline.chunk,
-        progress,
-    )?;
+    let run = engine.analyze_batch(&articles)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for a in &analyses {
+    for a in &run.analyses {
         let r = &a.result;
         writeln!(
             out,
@@ -1149,57 +715,44 @@ fn inbox(args: InboxArgs, progress: &Progress) -> anyhow::Result<Outcome> {
     out.flush()?;
     // Failed files are not marked: they are retried when they change or on the next run.
     let ok_ids: std::collections::HashSet<&str> =
-        analyses.iter().map(|a| a.result.id.as_str()).collect();
+        run.analyses.iter().map(|a| a.result.id.as_str()).collect();
     let seen: Vec<(String, String)> = new
         .iter()
         .filter(|(a, _)| ok_ids.contains(a.id.as_str()))
         .map(|(a, h)| (a.origin.clone(), h.clone()))
         .collect();
-    store.inbox_mark(&seen)?;
+    if let Some(mut store) = engine.store() {
+        store.inbox_mark(&seen)?;
+    }
+    let failed = run.errors.len() + batch.errors.len();
     progress.info(&format!(
-        "inbox: {} new articles classified, {} failed",
-        analyses.len(),
-        errors.len() + batch.errors.len()
+        "inbox: {} new articles classified, {failed} failed",
+        run.analyses.len(),
     ));
-    Ok(Outcome::from_failures(errors.len() + batch.errors.len()))
+    Ok(Outcome::from_failures(failed))
 }
 
 fn classify_cmd(args: RunArgs, progress: &Progress, summaries: bool) -> anyhow::Result<Outcome> {
     let batch = read_input(&args.input, progress)?;
-    let loaded = load_pipeline(&args.pipeline, progress)?;
-    let analyzer = analyzer_for(&args.pipeline, &loaded)?;
-    let mut store = match &args.state {
-        Some(p) => Some(crate::state::Store::open(p)?),
-        None => None,
-    };
-    let (analyses, errors, _) = analyze_with_state(
-        &analyzer,
-        &batch.articles,
-        store.as_mut(),
-        args.pipeline.chunk,
-        progress,
-    )?;
+    let engine = args
+        .pipeline
+        .engine_builder(progress)
+        .state(args.state.clone())
+        .try_build()?;
+    let run = engine.analyze_batch(&batch.articles)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for a in &analyses {
-        let r = &a.result;
+    for a in &run.analyses {
         let line = if summaries {
-            let mut v = serde_json::json!({"id": r.id, "title": r.title, "summary": r.summary,
-                "summary_sentences": r.summary_sentences, "sentences": r.sentences,
-                "warnings": r.warnings, "provenance": r.provenance});
-            if let Some(a) = &r.abstractive {
-                v["abstractive"] = serde_json::to_value(a)?;
-            }
-            v
+            a.result.summary_json()
         } else {
-            serde_json::json!({"id": r.id, "title": r.title, "primary": r.primary, "themes": r.themes,
-                "classifier": r.classifier, "warnings": r.warnings, "provenance": r.provenance})
+            a.result.classification_json()
         };
         writeln!(out, "{line}")?;
     }
     out.flush()?;
-    let failed = batch.errors.len() + errors.len();
-    progress.info(&format!("{} articles, {} failed", analyses.len(), failed));
-    if let Some(ab) = &loaded.abstractive {
+    let failed = batch.errors.len() + run.errors.len();
+    progress.info(&format!("{} articles, {} failed", run.analyses.len(), failed));
+    if let Some(ab) = engine.abstractive() {
         progress.info(&ab.totals().describe());
     }
     Ok(Outcome::from_failures(failed))
@@ -1241,51 +794,38 @@ fn clean_cmd(args: CleanArgs) -> anyhow::Result<Outcome> {
 
 fn train(args: TrainArgs, progress: &Progress) -> anyhow::Result<Outcome> {
     let items = crate::eval::report::load_labels(&args.labels, None)?;
-    let loaded = load_pipeline(&args.pipeline, progress)?;
-    let analyzer = crate::pipeline::Analyzer::new(
-        &loaded.embedder,
-        &loaded.taxonomy,
-        crate::classify::Classifier::ZeroShot(Default::default()),
-        options_for(&args.pipeline),
-    )?;
+    // Features do not depend on the classifier: a zero-shot engine computes them.
+    let engine = args
+        .pipeline
+        .engine_builder(progress)
+        .head(None)
+        .try_build()?;
     let articles: Vec<crate::corpus::Article> = items.iter().map(|i| i.article.clone()).collect();
-    let (analyses, errors) = analyze_all(&analyzer, &articles, args.pipeline.chunk, progress);
-    let mut data = Vec::new();
-    for a in &analyses {
-        let Some(item) = items.iter().find(|i| i.article.id == a.result.id) else {
-            continue;
-        };
-        let Some(gold) = loaded.taxonomy.index(&item.primary) else {
-            continue;
-        };
-        let set: Vec<usize> = item
-            .themes
-            .iter()
-            .filter_map(|t| loaded.taxonomy.index(t))
-            .collect();
-        data.push((a.features.clone(), gold, set));
-    }
-    if data.is_empty() {
-        anyhow::bail!("{}: no usable labelled articles", args.labels.display());
-    }
+    let run = engine.analyze_batch(&articles)?;
+    let labels: std::collections::HashMap<&str, (&str, &[String])> = items
+        .iter()
+        .map(|i| {
+            (
+                i.article.id.as_str(),
+                (i.primary.as_str(), i.themes.as_slice()),
+            )
+        })
+        .collect();
     let name = args
         .out
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "head".into());
-    let head = crate::classify::Head::train(
-        &name,
-        &loaded.embedder.provenance.model,
-        &loaded.taxonomy,
-        &data,
-    );
+    let Some((head, used)) = engine.train_head(&name, &run.analyses, &labels) else {
+        anyhow::bail!("{}: no usable labelled articles", args.labels.display());
+    };
     crate::output::write_atomic(&args.out, serde_json::to_string_pretty(&head)?.as_bytes())?;
     progress.info(&format!(
         "trained {} on {} articles ({} failed) → {}",
         name,
-        data.len(),
-        errors.len(),
+        used,
+        run.errors.len(),
         args.out.display()
     ));
-    Ok(Outcome::from_failures(errors.len()))
+    Ok(Outcome::from_failures(run.errors.len()))
 }

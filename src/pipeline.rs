@@ -9,6 +9,7 @@ use crate::hub::Provenance;
 use crate::summarize::{self, Candidate, Length};
 use crate::taxonomy::Taxonomy;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArticleResult {
@@ -40,6 +41,25 @@ impl ArticleResult {
             Some(a) if a.usable => &a.text,
             _ => &self.summary,
         }
+    }
+
+    /// The classification alone: a line of `bantin classify`, a result of `/v1/classify`.
+    pub fn classification_json(&self) -> serde_json::Value {
+        serde_json::json!({"id": self.id, "title": self.title, "primary": self.primary,
+            "themes": self.themes, "classifier": self.classifier, "warnings": self.warnings,
+            "provenance": self.provenance})
+    }
+
+    /// The summaries alone: a line of `bantin summarize`, a result of `/v1/summarize`.
+    pub fn summary_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({"id": self.id, "title": self.title,
+            "summary": self.summary, "summary_sentences": self.summary_sentences,
+            "sentences": self.sentences, "warnings": self.warnings,
+            "provenance": self.provenance});
+        if let Some(a) = &self.abstractive {
+            v["abstractive"] = serde_json::to_value(a).unwrap_or(serde_json::Value::Null);
+        }
+        v
     }
 }
 
@@ -157,14 +177,17 @@ impl Default for Options {
     }
 }
 
-pub struct Analyzer<'a> {
-    pub embedder: &'a Embedder,
-    pub taxonomy: &'a Taxonomy,
+/// The per-chunk analysis machinery: shares the loaded models (by `Arc`, so an engine, a
+/// service worker and the evaluation can hold them without copies) and owns what was derived
+/// from them (calibrated prototypes, classifier, options).
+pub struct Analyzer {
+    pub embedder: Arc<Embedder>,
+    pub taxonomy: Arc<Taxonomy>,
     pub prototypes: Prototypes,
     pub lexical: classify::LexicalPrototypes,
     pub classifier: Classifier,
     pub options: Options,
-    pub abstractive: Option<&'a crate::abstractive::Abstractive>,
+    pub abstractive: Option<Arc<crate::abstractive::Abstractive>>,
 }
 
 struct Prepared {
@@ -178,17 +201,17 @@ struct Prepared {
     date: Option<String>,
 }
 
-impl<'a> Analyzer<'a> {
+impl Analyzer {
     pub fn new(
-        embedder: &'a Embedder,
-        taxonomy: &'a Taxonomy,
+        embedder: Arc<Embedder>,
+        taxonomy: Arc<Taxonomy>,
         classifier: Classifier,
         options: Options,
-    ) -> Result<Analyzer<'a>, classify::ClassifyError> {
-        let mut prototypes = Prototypes::build(embedder, taxonomy)?;
-        let cache = calibration_cache(embedder, taxonomy);
-        prototypes.calibrate(embedder, classify::BACKGROUND, Some(&cache))?;
-        let lexical = classify::LexicalPrototypes::build(taxonomy, classify::BACKGROUND);
+    ) -> Result<Analyzer, classify::ClassifyError> {
+        let mut prototypes = Prototypes::build(&embedder, &taxonomy)?;
+        let cache = calibration_cache(&embedder, &taxonomy);
+        prototypes.calibrate(&embedder, classify::BACKGROUND, Some(&cache))?;
+        let lexical = classify::LexicalPrototypes::build(&taxonomy, classify::BACKGROUND);
         Ok(Analyzer {
             embedder,
             taxonomy,
@@ -201,7 +224,7 @@ impl<'a> Analyzer<'a> {
     }
 
     /// Adds a generator: every article also gets an abstractive (or hybrid) summary.
-    pub fn with_abstractive(mut self, a: Option<&'a crate::abstractive::Abstractive>) -> Self {
+    pub fn with_abstractive(mut self, a: Option<Arc<crate::abstractive::Abstractive>>) -> Self {
         self.abstractive = a;
         self
     }
@@ -326,7 +349,7 @@ impl<'a> Analyzer<'a> {
             primary,
             themes,
             classifier,
-        } = self.classifier.classify(&features, self.taxonomy);
+        } = self.classifier.classify(&features, &self.taxonomy);
 
         let title_text = p.article.title.as_deref().unwrap_or("").trim();
         // The headline is shown above the summary: repeating it inside adds nothing.
@@ -372,7 +395,7 @@ impl<'a> Analyzer<'a> {
             ));
         }
         let words: usize = p.sentences.iter().map(|s| summarize::words(&s.text)).sum();
-        let abstractive = self.abstractive.and_then(|ab| {
+        let abstractive = self.abstractive.as_deref().and_then(|ab| {
             // The generator reads the body: not a headline derived from its first line.
             let body_idx: Vec<usize> = (0..p.sentences.len())
                 .filter(|&i| p.title_sentence != Some(i) && !cands[i].text.is_empty())

@@ -198,6 +198,38 @@ impl Store {
         Ok(n)
     }
 
+    /// Every analysis stored under this scope, one per article id (the latest content wins
+    /// when an article was re-sent with new text), ordered by id.
+    pub fn all(&self, scope: &Scope) -> Result<Vec<Analysis>, StateError> {
+        let sql = self.sql();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, analysis FROM analyses WHERE model = ?1 AND config = ?2
+                 ORDER BY id, created, rowid",
+            )
+            .map_err(&sql)?;
+        let rows = stmt
+            .query_map(params![scope.model, scope.config], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(&sql)?;
+        let mut out: Vec<Analysis> = Vec::new();
+        for row in rows {
+            let (id, json) = row.map_err(&sql)?;
+            let a: Analysis = serde_json::from_str(&json).map_err(|e| StateError::Corrupt {
+                path: self.path.clone(),
+                id: id.clone(),
+                message: e.to_string(),
+            })?;
+            match out.last_mut() {
+                Some(last) if last.result.id == id => *last = a,
+                _ => out.push(a),
+            }
+        }
+        Ok(out)
+    }
+
     pub fn count(&self) -> Result<usize, StateError> {
         self.conn
             .query_row("SELECT COUNT(*) FROM analyses", [], |r| r.get::<_, i64>(0))

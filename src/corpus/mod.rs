@@ -44,6 +44,23 @@ pub struct Article {
     pub origin: String,
 }
 
+impl Article {
+    /// An article from text alone (NFC-normalised), its origin the id; set `title`, `date`,
+    /// `url` and `source` as fields.
+    pub fn new(id: impl Into<String>, text: impl AsRef<str>) -> Article {
+        let id: String = id.into().nfc().collect();
+        Article {
+            origin: id.clone(),
+            id,
+            title: None,
+            date: None,
+            url: None,
+            source: None,
+            text: text.as_ref().nfc().collect(),
+        }
+    }
+}
+
 /// A file or line that could not be read; the rest of the batch is unaffected.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ItemError {

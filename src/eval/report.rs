@@ -5,7 +5,7 @@
 use super::metrics::{self, Interval};
 use super::rouge::{self, Rouge};
 use super::svg;
-use crate::cli::{Outcome, PipelineArgs};
+use crate::args::{Outcome, PipelineArgs};
 use crate::corpus::{self, Article};
 use crate::progress::Progress;
 use crate::summarize;
@@ -307,43 +307,29 @@ pub fn run(args: EvalArgs, progress: &Progress) -> anyhow::Result<Outcome> {
 
 /// Runs the evaluation and writes the report files; returns the report.
 pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> {
-    let started = std::time::Instant::now();
     let taxonomy = crate::taxonomy::Taxonomy::load(args.pipeline.themes.as_deref())?;
     let (items, skipped) =
         load_labels_checked(&args.labels, args.corpus.as_deref(), Some(&taxonomy))?;
     for s in &skipped {
         progress.warn(s);
     }
-    let embedder = crate::cli::load_embedder(&args.pipeline.model, progress)?;
-    let model_load_s = started.elapsed().as_secs_f64();
-    let abstractive =
-        crate::cli::load_abstractive(&args.pipeline.gen, &args.pipeline.model, progress)?;
-    let loaded = crate::cli::Loaded {
-        embedder,
-        taxonomy,
-        abstractive,
-    };
-    let classifier = crate::cli::classifier_for(&args.pipeline, &loaded)?;
+    let engine = args.pipeline.engine_builder(progress).try_build()?;
+    // The encoder's own load; the rest of the build is calibrating the theme prototypes
+    // (and loading a generator, when one is asked for).
+    let model_load_s = engine.embedder().load_time.as_secs_f64();
+    let prototypes_s = (engine.load_time().as_secs_f64() - model_load_s).max(0.0);
     let main_name = match &args.pipeline.head {
         Some(p) => format!("bantin few-shot ({})", p.display()),
         None => "bantin zero-shot".to_string(),
     };
-    let t0 = std::time::Instant::now();
-    let analyzer = crate::pipeline::Analyzer::new(
-        &loaded.embedder,
-        &loaded.taxonomy,
-        classifier,
-        crate::cli::options_for(&args.pipeline),
-    )?
-    .with_abstractive(loaded.abstractive.as_ref());
-    let prototypes_s = t0.elapsed().as_secs_f64();
+    let taxonomy = engine.taxonomy();
     let articles: Vec<Article> = items.iter().map(|i| i.article.clone()).collect();
-    let before = loaded.embedder.stats();
+    let before = engine.embedder().stats();
     let t1 = std::time::Instant::now();
-    let (analyses, errors) =
-        crate::cli::analyze_all(&analyzer, &articles, args.pipeline.chunk, progress);
+    let run = engine.analyze_batch(&articles)?;
+    let (analyses, errors) = (run.analyses, run.errors);
     let analysis_s = t1.elapsed().as_secs_f64();
-    let after = loaded.embedder.stats();
+    let after = engine.embedder().stats();
     let embedding_s = (after.forward_time + after.tokenize_time).as_secs_f64()
         - (before.forward_time + before.tokenize_time).as_secs_f64();
 
@@ -352,7 +338,7 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         .iter()
         .map(|a| by_id[a.result.id.as_str()])
         .collect();
-    let themes = loaded.taxonomy.ids();
+    let themes = taxonomy.ids();
     let iters = args.bootstrap;
 
     let mut classifiers = Vec::new();
@@ -372,37 +358,25 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
                 train_path.display()
             );
         }
-        let (train_items, _) = load_labels_checked(train_path, None, Some(&loaded.taxonomy))?;
+        let (train_items, _) = load_labels_checked(train_path, None, Some(taxonomy))?;
         let train_articles: Vec<Article> = train_items.iter().map(|i| i.article.clone()).collect();
-        let (train_an, _) =
-            crate::cli::analyze_all(&analyzer, &train_articles, args.pipeline.chunk, progress);
-        let tid: HashMap<&str, &Item> = train_items
+        let train_an = engine.analyze_batch(&train_articles)?.analyses;
+        let labels: HashMap<&str, (&str, &[String])> = train_items
             .iter()
-            .map(|i| (i.article.id.as_str(), i))
-            .collect();
-        let data: Vec<_> = train_an
-            .iter()
-            .filter_map(|a| {
-                let it = tid.get(a.result.id.as_str())?;
-                let gold = loaded.taxonomy.index(&it.primary)?;
-                let set = it
-                    .themes
-                    .iter()
-                    .filter_map(|t| loaded.taxonomy.index(t))
-                    .collect();
-                Some((a.features.clone(), gold, set))
+            .map(|i| {
+                (
+                    i.article.id.as_str(),
+                    (i.primary.as_str(), i.themes.as_slice()),
+                )
             })
             .collect();
-        let head = crate::classify::Head::train(
-            "eval-few-shot",
-            &loaded.embedder.provenance.model,
-            &loaded.taxonomy,
-            &data,
-        );
+        let Some((head, used)) = engine.train_head("eval-few-shot", &train_an, &labels) else {
+            anyhow::bail!("{}: no usable labelled articles", train_path.display());
+        };
         let fs = crate::classify::Classifier::FewShot(head);
         let cls: Vec<_> = analyses
             .iter()
-            .map(|a| fs.classify(&a.features, &loaded.taxonomy))
+            .map(|a| fs.classify(&a.features, taxonomy))
             .collect();
         let p: Vec<String> = cls.iter().map(|c| c.primary.clone()).collect();
         let s: Vec<Vec<String>> = cls
@@ -412,7 +386,7 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         let name = format!(
             "bantin few-shot (trained on {}, {} articles)",
             train_path.display(),
-            data.len()
+            used
         );
         classifiers.push(classifier_report(&name, &scored, &p, &s, &themes, iters));
     }
@@ -429,8 +403,7 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         })
         .collect();
     let docs: Vec<String> = cleaned.iter().map(|s| s.join(" ")).collect();
-    let theme_texts: Vec<(String, String)> = loaded
-        .taxonomy
+    let theme_texts: Vec<(String, String)> = taxonomy
         .themes
         .iter()
         .map(|t| {
@@ -515,7 +488,7 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         None => format!("bantin extractive ({n_sent} sentences)"),
     };
     let mut summarisers = vec![summary_report(&summ_name, &ours, iters)];
-    if let Some(ab) = &loaded.abstractive {
+    if let Some(ab) = engine.abstractive() {
         // Every generated text is scored, flagged or not: the flags do not hide bad output.
         let generated: Vec<Rouge> = analyses
             .iter()
@@ -555,7 +528,7 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         summary_report(&format!("lexical TextRank-{n_sent}"), &textrank, iters),
     ]);
 
-    let stats = loaded.embedder.stats();
+    let stats = engine.embedder().stats();
     let timings = Timings {
         model_load_s,
         prototypes_s,
@@ -604,8 +577,8 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         labels: args.labels.display().to_string(),
         articles: analyses.len(),
         skipped: skipped_all,
-        model: loaded.embedder.provenance.clone(),
-        taxonomy: format!("{} v{}", loaded.taxonomy.name, loaded.taxonomy.version),
+        model: engine.provenance().clone(),
+        taxonomy: format!("{} v{}", taxonomy.name, taxonomy.version),
         themes: themes.clone(),
         classifiers,
         summarisers,
