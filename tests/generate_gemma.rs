@@ -419,7 +419,7 @@ fn silent() -> Progress {
 
 #[test]
 fn chunks_are_downloaded_verified_and_assembled_once() {
-    common::check_primitives();
+    common::check_git_blob_sha1();
     let c = chunked("tinychunk");
     let server = serve(&c);
     let tmp = TempDir::new("chunks");

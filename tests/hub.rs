@@ -12,6 +12,7 @@ use bantin::progress::Progress;
 use common::model::{mirror_manifest, tiny_wheel, TinyE5s1, TinyModel, TinyWheel};
 use common::server::{pypi_file, Fault, HubServer, PypiFile, PypiServer, HUB_COMMIT};
 use common::{closed_port_url, cosine, files_under, sha256_hex, TempDir};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -766,17 +767,17 @@ fn mirror_end_to_end_through_the_binary() {
     );
     let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "stdout:\n{out}");
-    let v = common::json::parse(lines[0]).expect("one JSON line");
-    assert_eq!(v.at("dim").as_f64(), Some(m.hidden as f64));
-    let vector = v.at("vector").f32s();
+    let v = serde_json::from_str::<Value>(lines[0]).expect("one JSON line");
+    assert_eq!(v["dim"].as_f64(), Some(m.hidden as f64));
+    let vector = common::f32s(&v["vector"]);
     assert_eq!(vector.len(), m.hidden);
     assert!((common::norm(&vector) - 1.0).abs() < 1e-4);
-    assert_eq!(v.at("text").as_str(), Some("xin chào"));
-    let prov = v.at("provenance");
-    assert_eq!(prov.at("source").as_str(), Some("mirror"), "{prov:?}");
-    assert_eq!(prov.at("model").as_str(), Some("tiny-e5s1-q4-test"));
+    assert_eq!(v["text"].as_str(), Some("xin chào"));
+    let prov = &v["provenance"];
+    assert_eq!(prov["source"].as_str(), Some("mirror"), "{prov:?}");
+    assert_eq!(prov["model"].as_str(), Some("tiny-e5s1-q4-test"));
     assert_eq!(
-        prov.at("weights_sha256").as_str(),
+        prov["weights_sha256"].as_str(),
         Some(sha256_hex(&m.bytes).as_str())
     );
     assert!(
@@ -826,8 +827,8 @@ fn mirror_end_to_end_through_the_binary() {
     );
     assert_eq!(code, 0, "stderr:\n{err}");
     assert_eq!(server.requests(), before, "offline run used the index");
-    let v2 = common::json::parse(out.lines().next().unwrap()).unwrap();
-    assert_eq!(v2.at("vector").f32s(), vector);
+    let v2 = serde_json::from_str::<Value>(out.lines().next().unwrap()).unwrap();
+    assert_eq!(common::f32s(&v2["vector"]), vector);
 
     // Served bytes that do not match the manifest: exit 2, "sha256", nothing kept.
     let (code, _, err) = run_bantin(

@@ -103,18 +103,17 @@ struct RefItem {
 }
 
 fn reference() -> Vec<RefItem> {
-    let v = common::json::parse(REFERENCE).expect("reference JSON parses");
-    let items: Vec<RefItem> = v
-        .at("items")
-        .as_arr()
+    let v = serde_json::from_str::<serde_json::Value>(REFERENCE).expect("reference JSON parses");
+    let items: Vec<RefItem> = v["items"]
+        .as_array()
         .unwrap()
         .iter()
         .map(|i| RefItem {
-            text: i.at("text").as_str().unwrap().to_string(),
-            prompt: i.at("prompt_ids").u32s(),
-            greedy: i.at("greedy_ids").u32s(),
-            top5_ids: i.at("top5_ids").u32s(),
-            top5_logits: i.at("top5_logits").f32s(),
+            text: i["text"].as_str().unwrap().to_string(),
+            prompt: common::u32s(&i["prompt_ids"]),
+            greedy: common::u32s(&i["greedy_ids"]),
+            top5_ids: common::u32s(&i["top5_ids"]),
+            top5_logits: common::f32s(&i["top5_logits"]),
         })
         .collect();
     assert_eq!(items.len(), 3);

