@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: serve_load FILE.jsonl [CLIENTS] [PER_REQUEST] [extra bantin serve flags...]";
+    let usage =
+        "usage: serve_load FILE.jsonl [CLIENTS] [PER_REQUEST] [extra bantin serve flags...]";
     let file = args.first().ok_or(usage)?;
     let clients: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(16);
     let per: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(4);
@@ -54,7 +55,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    eprintln!("ready in {:.1}s; {} articles, {clients} clients, {per} per request", t_load.elapsed().as_secs_f64(), articles.len());
+    eprintln!(
+        "ready in {:.1}s; {} articles, {clients} clients, {per} per request",
+        t_load.elapsed().as_secs_f64(),
+        articles.len()
+    );
 
     let chunks: Arc<Vec<String>> = Arc::new(
         articles
@@ -120,20 +125,51 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|r| r.into_string().ok())
         .unwrap_or_default();
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let exit = child.wait()?;
 
     let mut lat = latencies.lock().unwrap().clone();
     lat.sort_by(|a, b| a.total_cmp(b));
-    let q = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
+    let q = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
     let ok_requests = lat.len();
     let ok_articles: usize = ok_requests * per;
-    println!("requests: {} ({:?} by status)", chunks.len(), statuses.lock().unwrap());
-    println!("articles answered: {} in {wall:.1}s = {:.1} articles/s; per-article errors {}", ok_articles.min(articles.len()), ok_articles.min(articles.len()) as f64 / wall, article_errors.load(Ordering::Relaxed));
-    println!("latency of answered requests: p50 {:.3}s p99 {:.3}s max {:.3}s", q(0.5), q(0.99), lat.last().copied().unwrap_or(f64::NAN));
-    println!("peak RSS of the service: {:.0} MiB", peak_kib as f64 / 1024.0);
-    let batches: Vec<&str> = metrics.lines().filter(|l| l.starts_with("bantin_batch_size_sum") || l.starts_with("bantin_batch_size_count")).collect();
+    println!(
+        "requests: {} ({:?} by status)",
+        chunks.len(),
+        statuses.lock().unwrap()
+    );
+    println!(
+        "articles answered: {} in {wall:.1}s = {:.1} articles/s; per-article errors {}",
+        ok_articles.min(articles.len()),
+        ok_articles.min(articles.len()) as f64 / wall,
+        article_errors.load(Ordering::Relaxed)
+    );
+    println!(
+        "latency of answered requests: p50 {:.3}s p99 {:.3}s max {:.3}s",
+        q(0.5),
+        q(0.99),
+        lat.last().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "peak RSS of the service: {:.0} MiB",
+        peak_kib as f64 / 1024.0
+    );
+    let batches: Vec<&str> = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("bantin_batch_size_sum") || l.starts_with("bantin_batch_size_count")
+        })
+        .collect();
     println!("batching: {batches:?}");
-    println!("still up after the run: {up}; exit after SIGTERM: {:?}", exit.code());
+    println!(
+        "still up after the run: {up}; exit after SIGTERM: {:?}",
+        exit.code()
+    );
     Ok(())
 }

@@ -751,7 +751,11 @@ fn classify_cmd(args: RunArgs, progress: &Progress, summaries: bool) -> anyhow::
     }
     out.flush()?;
     let failed = batch.errors.len() + run.errors.len();
-    progress.info(&format!("{} articles, {} failed", run.analyses.len(), failed));
+    progress.info(&format!(
+        "{} articles, {} failed",
+        run.analyses.len(),
+        failed
+    ));
     if let Some(ab) = engine.abstractive() {
         progress.info(&ab.totals().describe());
     }

@@ -80,13 +80,20 @@ fn tiny_model(home: &Path) -> PathBuf {
 /// Starts `bantin serve` on a free loopback port and returns once it listens.
 fn start(home: &Path, model: &str, state: &Path, extra: &[&str], env: &[(&str, &str)]) -> Service {
     let mut cmd = common::bantin_command(home);
-    cmd.args(["serve", "--addr", "127.0.0.1:0", "--offline", "--model", model])
-        .arg("--state")
-        .arg(state)
-        .args(extra)
-        .env("HF_ENDPOINT", common::closed_port_url())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--offline",
+        "--model",
+        model,
+    ])
+    .arg("--state")
+    .arg(state)
+    .args(extra)
+    .env("HF_ENDPOINT", common::closed_port_url())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -180,7 +187,11 @@ fn every_route_and_every_error() {
         let results = v["results"].as_array().unwrap();
         let errors = v["errors"].as_array().unwrap();
         assert_eq!(results.len(), 2, "{route}: {v}");
-        assert_eq!(errors.len(), 1, "{route}: one bad article is an error entry: {v}");
+        assert_eq!(
+            errors.len(),
+            1,
+            "{route}: one bad article is an error entry: {v}"
+        );
         assert_eq!(errors[0]["id"], "empty");
         assert_eq!(errors[0]["origin"], "articles[2]");
         let nfd_result = results.iter().find(|r| r["id"] == "nfd").unwrap();
@@ -194,7 +205,14 @@ fn every_route_and_every_error() {
             "summarize" => assert!(!results[0]["summary"].as_str().unwrap().is_empty()),
             _ => {
                 // The same object as a line of articles.jsonl.
-                for k in ["primary", "themes", "summary", "provenance", "warnings", "origin"] {
+                for k in [
+                    "primary",
+                    "themes",
+                    "summary",
+                    "provenance",
+                    "warnings",
+                    "origin",
+                ] {
                     assert!(results[0].get(k).is_some(), "analyze result lacks {k}");
                 }
             }
@@ -222,10 +240,16 @@ fn every_route_and_every_error() {
     assert!(msg.contains("articles[0].text"), "names the field: {msg}");
     let (code, v) = post_raw(&url, r#"{"articles": [{"text": "x"}]}"#, None);
     assert_eq!(code, 400);
-    assert!(v["error"]["message"].as_str().unwrap().contains("id"), "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("id"),
+        "{v}"
+    );
     let (code, v) = post(&url, &json!({"articles": []}));
     assert_eq!(code, 400, "{v}");
-    let (code, v) = post(&svc.url("/v1/embed"), &json!({"texts": ["x"], "role": "nobody"}));
+    let (code, v) = post(
+        &svc.url("/v1/embed"),
+        &json!({"texts": ["x"], "role": "nobody"}),
+    );
     assert_eq!(code, 400, "{v}");
     let big = json!({"articles": [{"id": "big", "text": "chữ ".repeat(3000)}]});
     let (code, v) = post(&url, &big);
@@ -237,7 +261,10 @@ fn every_route_and_every_error() {
     match ureq::get(&svc.url("/v1/nothing")).call() {
         Err(ureq::Error::Status(404, r)) => {
             let v: Value = r.into_json().unwrap();
-            assert!(v["error"]["message"].as_str().unwrap().contains("/v1/nothing"));
+            assert!(v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("/v1/nothing"));
         }
         other => panic!("unknown route: {other:?}"),
     }
@@ -255,7 +282,13 @@ fn every_route_and_every_error() {
         .unwrap()
         .into_json()
         .unwrap();
-    for p in ["/v1/classify", "/v1/embed", "/v1/articles", "/v1/digest", "/health"] {
+    for p in [
+        "/v1/classify",
+        "/v1/embed",
+        "/v1/articles",
+        "/v1/digest",
+        "/health",
+    ] {
         assert!(spec["paths"].get(p).is_some(), "openapi lacks {p}");
     }
     let metrics = ureq::get(&svc.url("/metrics"))
@@ -354,7 +387,11 @@ fn ingestion_is_idempotent_and_digests_the_store_then_shuts_down_gracefully() {
         .iter()
         .map(|r| r["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["unchanged", "unchanged", "unchanged"], "same content, no re-analysis");
+    assert_eq!(
+        statuses,
+        ["unchanged", "unchanged", "unchanged"],
+        "same content, no re-analysis"
+    );
 
     let d = get_json(&svc.url("/v1/digest"));
     assert_eq!(d["articles"], 3, "{d}");
@@ -365,9 +402,7 @@ fn ingestion_is_idempotent_and_digests_the_store_then_shuts_down_gracefully() {
     // i3 is dated 2024-06-11; the others earlier.
     let d = get_json(&svc.url("/v1/digest?since=2024-06-10"));
     assert_eq!(digest_ids(&d).into_iter().collect::<Vec<_>>(), ["i3"]);
-    let md = ureq::get(&svc.url("/v1/digest?format=md"))
-        .call()
-        .unwrap();
+    let md = ureq::get(&svc.url("/v1/digest?format=md")).call().unwrap();
     assert!(md.content_type().contains("markdown"));
     assert!(md.into_string().unwrap().contains("Tin số 1"));
     let html = ureq::get(&svc.url("/v1/digest?format=html"))
@@ -451,7 +486,10 @@ fn kill_9_during_ingestion_loses_nothing_acknowledged() {
     svc2.wait_ready();
     let ids = digest_ids(&get_json(&svc2.url("/v1/digest")));
     for id in &acked {
-        assert!(ids.contains(id), "{id} was acknowledged but lost; store has {ids:?}");
+        assert!(
+            ids.contains(id),
+            "{id} was acknowledged but lost; store has {ids:?}"
+        );
     }
 }
 
@@ -480,7 +518,10 @@ fn bounded_load_then_overload() {
     // Requests were batched together: some batch held more than one request's 3 articles.
     let single = batch_count_at_most(&metrics, 4.0);
     let total = batch_count_at_most(&metrics, f64::INFINITY);
-    assert!(total > 0 && single < total, "no batching across requests: {single} of {total}");
+    assert!(
+        total > 0 && single < total,
+        "no batching across requests: {single} of {total}"
+    );
     drop(svc);
 
     let svc = start(
@@ -493,9 +534,15 @@ fn bounded_load_then_overload() {
     svc.wait_ready();
     let (oks, others, retry_after) = hammer(&svc.url("/v1/articles"), 16, 5, 3);
     assert!(others.iter().all(|&c| c == 429), "only 429s: {others:?}");
-    assert!(!others.is_empty(), "a 6-article queue under 16 clients refuses some");
+    assert!(
+        !others.is_empty(),
+        "a 6-article queue under 16 clients refuses some"
+    );
     assert!(oks > 0, "and still serves others");
-    assert!(retry_after.iter().all(|&s| (1..=60).contains(&s)), "{retry_after:?}");
+    assert!(
+        retry_after.iter().all(|&s| (1..=60).contains(&s)),
+        "{retry_after:?}"
+    );
     assert_eq!(svc.wait_ready()["status"], "ok", "still up after overload");
 }
 
@@ -551,7 +598,9 @@ fn batch_count_at_most(metrics: &str, le: f64) -> u64 {
     };
     metrics
         .lines()
-        .find(|l| l.starts_with("bantin_batch_size_bucket") && l.contains(&format!("le=\"{want}\"")))
+        .find(|l| {
+            l.starts_with("bantin_batch_size_bucket") && l.contains(&format!("le=\"{want}\""))
+        })
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no bucket le={want} in {metrics}"))

@@ -236,11 +236,9 @@ impl EngineBuilder {
             None => None,
         };
         let classifier = match &self.head {
-            Some(path) => Classifier::FewShot(Head::load(
-                path,
-                &taxonomy,
-                &embedder.provenance.model,
-            )?),
+            Some(path) => {
+                Classifier::FewShot(Head::load(path, &taxonomy, &embedder.provenance.model)?)
+            }
             None => Classifier::ZeroShot(ZeroShot {
                 min_share: self.min_share,
                 ..ZeroShot::default()
@@ -299,12 +297,13 @@ pub fn load_generator(
     let resolved = hub::resolve_generator(&g.generator, &opts)?;
     let device = crate::device::parse(&encoder.device)?;
     let spinner = progress.spinner(&format!("loading generator {}", resolved.provenance.model));
-    let generator = crate::generate::load::load_with(&resolved, &device, g.precision).map_err(
-        |source| EngineError::Generator {
-            model: resolved.provenance.model.clone(),
-            source,
-        },
-    )?;
+    let generator =
+        crate::generate::load::load_with(&resolved, &device, g.precision).map_err(|source| {
+            EngineError::Generator {
+                model: resolved.provenance.model.clone(),
+                source,
+            }
+        })?;
     spinner.finish_and_clear();
     // T5 summarisers are tuned for the task through their prefix; a base decoder is not.
     if !resolved.manifest.instruct && resolved.manifest.template.prefix.is_empty() {

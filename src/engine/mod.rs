@@ -187,8 +187,7 @@ impl Engine {
         );
         Scope {
             model,
-            config: crate::mirror::hex(&sha2::Sha256::digest(config.as_bytes()))[..24]
-                .to_string(),
+            config: crate::mirror::hex(&sha2::Sha256::digest(config.as_bytes()))[..24].to_string(),
         }
     }
 
@@ -233,8 +232,7 @@ impl Engine {
         if data.is_empty() {
             return None;
         }
-        let head =
-            crate::classify::Head::train(name, &self.provenance().model, taxonomy, &data);
+        let head = crate::classify::Head::train(name, &self.provenance().model, taxonomy, &data);
         Some((head, data.len()))
     }
 }

@@ -187,7 +187,13 @@ async fn submit<T>(
             app.metrics.rejected.inc();
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                format!("the queue is full ({} items waiting); retry after {retry_after} s", r.queue.load.depth.load(std::sync::atomic::Ordering::Relaxed)),
+                format!(
+                    "the queue is full ({} items waiting); retry after {retry_after} s",
+                    r.queue
+                        .load
+                        .depth
+                        .load(std::sync::atomic::Ordering::Relaxed)
+                ),
             )
             .retry(retry_after));
         }
@@ -236,8 +242,10 @@ async fn run_articles(
         }
     });
     let m = &app.metrics.articles;
-    m.get_or_create(&super::metrics::Outcome { outcome: "ok".into() })
-        .inc_by(ok);
+    m.get_or_create(&super::metrics::Outcome {
+        outcome: "ok".into(),
+    })
+    .inc_by(ok);
     m.get_or_create(&super::metrics::Outcome {
         outcome: "error".into(),
     })
@@ -323,7 +331,9 @@ async fn embed(
 ) -> Result<Json<Value>, ApiError> {
     use unicode_normalization::UnicodeNormalization;
     if req.texts.is_empty() {
-        return Err(ApiError::bad_request("texts: empty; send at least one text"));
+        return Err(ApiError::bad_request(
+            "texts: empty; send at least one text",
+        ));
     }
     let texts: Vec<String> = req.texts.iter().map(|t| t.nfc().collect()).collect();
     let role = match req.role {
@@ -439,9 +449,12 @@ async fn health(State(app): State<Shared>) -> Response {
 
 async fn metrics(State(app): State<Shared>) -> Response {
     if let Some(r) = app.ready.get() {
-        app.metrics
-            .queue_depth
-            .set(r.queue.load.depth.load(std::sync::atomic::Ordering::Relaxed) as i64);
+        app.metrics.queue_depth.set(
+            r.queue
+                .load
+                .depth
+                .load(std::sync::atomic::Ordering::Relaxed) as i64,
+        );
     }
     (
         [(

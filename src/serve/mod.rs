@@ -157,7 +157,11 @@ async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
-    if let Some(msg) = load_failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+    if let Some(msg) = load_failure
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
         anyhow::bail!("the engine could not be loaded: {msg}");
     }
     progress.info("bantin serve: stopping; finishing queued work");

@@ -163,8 +163,11 @@ fn worker(
 fn run_batch(engine: &Engine, jobs: Vec<Job>) {
     let mut plain: Vec<(Vec<Article>, oneshot::Sender<Result<Vec<Analysed>, String>>)> = vec![];
     let mut stored = vec![];
-    let mut embeds: Vec<(Vec<String>, Role, oneshot::Sender<Result<Vec<Embedding>, String>>)> =
-        vec![];
+    let mut embeds: Vec<(
+        Vec<String>,
+        Role,
+        oneshot::Sender<Result<Vec<Embedding>, String>>,
+    )> = vec![];
     for job in jobs {
         match job {
             Job::Analyze {
