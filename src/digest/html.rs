@@ -42,7 +42,7 @@ h2 .count{font-size:.85rem;font-weight:normal;color:#5a6475;white-space:nowrap}\
 .filter label{display:flex;flex-wrap:wrap;gap:.2rem .4rem;align-items:center;font-size:.9rem;max-width:100%}\
 .filter select,.filter input{font:inherit;font-size:.9rem;padding:.25rem .4rem;border:1px solid #b8c2d6;border-radius:.3rem;background:#fff;max-width:100%}\
 .filter output{font-size:.85rem;color:#5a6475}\
-figure{margin:.6rem 0}svg.trend{display:block;width:100%;height:auto;max-width:27rem}\
+#trends .row{display:flex;flex-wrap:wrap;gap:0 2.5rem;align-items:flex-start}#trends .row>*{flex:1 1 20rem;min-width:0}figure{margin:.6rem 0}svg.trend{display:block;width:100%;height:auto;max-width:27rem}\
 figcaption{font-size:.85rem;color:#5a6475;margin-top:.3rem}\
 h3.sub{font-size:1rem;margin:1.2rem 0 .3rem}\
 table{border-collapse:collapse;font-size:.9rem;margin:.3rem 0}th,td{padding:.2rem .5rem;text-align:right;border-bottom:1px solid #eef1f6}\
@@ -83,7 +83,7 @@ const SCRIPT: &str = r#"(function () {
     });
     sections.forEach(function (s) { s.hidden = !s.querySelector('article:not([hidden])'); });
     var total = articles.length;
-    out.textContent = shown ? form.getAttribute(total === 1 ? 'data-one' : 'data-other')
+    out.textContent = !theme && !words.length ? '' : shown ? form.getAttribute(total === 1 ? 'data-one' : 'data-other')
       .replace('{shown}', shown).replace('{total}', total) : form.getAttribute('data-none');
   }
   select.addEventListener('change', apply);
@@ -284,7 +284,11 @@ fn trends(s: &mut String, t: &Text, d: &Digest) {
         .iter()
         .map(|x| (x.id.as_str(), x.anchor.as_str()))
         .collect();
-    let _ = writeln!(s, "<section id=\"trends\">\n<h2>{}</h2>", t.trends);
+    let _ = writeln!(
+        s,
+        "<section id=\"trends\">\n<h2>{}</h2>\n<div class=\"row\">",
+        t.trends
+    );
     if let Some(tr) = &d.trends {
         let caption = i18n::fill(t.chart_caption, &[("unit", chart::unit(t, tr.granularity))]);
         let mut note = String::new();
@@ -303,7 +307,7 @@ fn trends(s: &mut String, t: &Text, d: &Digest) {
         let p = &c.period;
         let _ = writeln!(
             s,
-            "<h3 class=\"sub\">{}</h3>\n<p class=\"meta\">{} {}</p>\n<div class=\"scroll\"><table class=\"period\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+            "<div class=\"period\"><h3 class=\"sub\">{}</h3>\n<p class=\"meta\">{} {}</p>\n<div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
             t.period_heading,
             html_escape(&i18n::fill(
                 t.period_intro,
@@ -347,8 +351,9 @@ fn trends(s: &mut String, t: &Text, d: &Digest) {
                 t.num(r.previous)
             );
         }
-        s.push_str("</tbody></table></div>\n");
+        s.push_str("</tbody></table></div></div>\n");
     }
+    s.push_str("</div>\n");
     if let Some(c) = &d.cooccurrence {
         let max = (0..c.themes.len())
             .flat_map(|i| {

@@ -42,11 +42,11 @@ pub fn markdown(d: &Digest) -> String {
     let t = i18n::text(d.lang);
     let mut s = String::new();
     let _ = writeln!(s, "# {}\n", md_escape(&d.title));
-    let _ = write!(s, "{}  \n", summary_line(t, d));
+    let _ = writeln!(s, "{}  ", summary_line(t, d));
     if let Some(g) = &d.generator_stats {
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "{}  \n",
+            "{}  ",
             md_escape(&i18n::fill(
                 t.generator_line,
                 &[
