@@ -476,8 +476,9 @@ fn interactive(driver: &Path, chromium: &Path, url: &str) {
             "params": {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}})),
     );
     s.call("POST", "/refresh", Some(json!({})));
+    // With the co-occurrence table open too: it scrolls inside its own box.
     let widths = s.exec(
-        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth, document.querySelector('svg.trend').getBoundingClientRect().width]",
+        "var c = document.querySelector('details.cooc-box'); if (c) c.open = true; return [document.documentElement.scrollWidth, document.documentElement.clientWidth, document.querySelector('svg.trend').getBoundingClientRect().width]",
     );
     let (scroll, client, chart) = (
         widths[0].as_f64().unwrap(),

@@ -48,7 +48,7 @@ h3.sub{font-size:1rem;margin:1.2rem 0 .3rem}\
 table{border-collapse:collapse;font-size:.9rem;margin:.3rem 0}th,td{padding:.2rem .5rem;text-align:right;border-bottom:1px solid #eef1f6}\
 th:first-child{text-align:left;font-weight:normal}thead th{font-weight:600}.scroll{overflow-x:auto}\
 .up{color:#1b7a3a}.down{color:#a33a3a}.new{font-size:.75rem;background:#e4f4e8;color:#1b7a3a;border-radius:.6rem;padding:0 .4rem}\
-.cooc td{min-width:1.9rem;text-align:center}.h0{color:#a5adbb}.h1{background:#e3ebfa}.h2{background:#c3d3f3}.h3{background:#8fb0ea}.h4{background:#3d6dcc;color:#fff}.d{font-weight:600;background:#f3f6fb}\
+.cooc td{min-width:1.9rem;text-align:center}.cooc tbody th{min-width:12rem}.h0{color:#a5adbb}.h1{background:#e3ebfa}.h2{background:#c3d3f3}.h3{background:#8fb0ea}.h4{background:#3d6dcc;color:#fff}.d{font-weight:600;background:#f3f6fb}\
 .overview{background:#f3f6fb;border-left:4px solid #3d6dcc;padding:.4rem .9rem .5rem;margin:.8rem 0 1.2rem}\
 .overview h3{font-size:.95rem;margin:.3rem 0}.overview ul{margin:.2rem 0;padding-left:1.2rem}.overview li{margin:.35rem 0}\
 a.ref{font-size:.75rem;text-decoration:none;background:#dfe7f8;border-radius:.6rem;padding:0 .4rem;margin-left:.25rem;white-space:nowrap}\
