@@ -943,8 +943,11 @@ fn digest(args: DigestArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         let mut date = dates.into_iter();
         articles.retain(|a| match date.next().flatten() {
             Some(d) if d.as_str() < since.as_str() => {
-                previous_ids.insert(a.id.clone());
-                d >= from
+                let keep = d >= from;
+                if keep {
+                    previous_ids.insert(a.id.clone());
+                }
+                keep
             }
             Some(_) => true,
             None => {
@@ -952,7 +955,6 @@ fn digest(args: DigestArgs, progress: &Progress) -> anyhow::Result<Outcome> {
                 false
             }
         });
-        previous_ids.retain(|id| articles.iter().any(|a| a.id == *id));
         progress.log(&format!(
             "--since {since}: {} of {before} articles ({undated} undated left out; {} from {from} for the comparison)",
             articles.len() - previous_ids.len(),
