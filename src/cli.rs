@@ -135,6 +135,9 @@ pub struct MergeArgs {
     /// Theme set used by the shards (default: built-in).
     #[arg(long, env = "BANTIN_THEMES")]
     pub themes: Option<PathBuf>,
+    /// Language of the words bantin writes in digest.html and digest.md.
+    #[arg(long, env = "BANTIN_LANG", value_enum, default_value_t = crate::digest::Lang::Vi)]
+    pub lang: crate::digest::Lang,
 }
 
 #[derive(Args, Debug)]
@@ -176,6 +179,9 @@ pub struct DigestArgs {
     /// the article's dateline). Undated articles are left out and counted.
     #[arg(long, env = "BANTIN_SINCE", value_parser = parse_date)]
     pub since: Option<String>,
+    /// Language of the words bantin writes in digest.html and digest.md.
+    #[arg(long, env = "BANTIN_LANG", value_enum, default_value_t = crate::digest::Lang::Vi)]
+    pub lang: crate::digest::Lang,
     #[command(flatten)]
     pub run: StateArgs,
     #[command(flatten)]
@@ -500,18 +506,34 @@ fn digest(args: DigestArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         ));
     }
     let mut undated = 0;
+    // The period of the same length before --since is analysed too (the state store keeps
+    // it for the next run) and only counted, in the digest's comparison of the two periods.
+    let mut previous_ids = std::collections::HashSet::new();
     if let Some(since) = &args.since {
         let before = articles.len();
-        articles.retain(|a| match engine::article_date(a) {
-            Some(d) => d.as_str() >= since.as_str(),
+        let dates: Vec<Option<String>> = articles.iter().map(engine::article_date).collect();
+        let known: Vec<String> = dates.iter().flatten().cloned().collect();
+        let from = crate::digest::trends::period(since, &known)
+            .map_or_else(|| since.clone(), |p| p.previous_from);
+        let mut date = dates.into_iter();
+        articles.retain(|a| match date.next().flatten() {
+            Some(d) if d.as_str() < since.as_str() => {
+                let keep = d >= from;
+                if keep {
+                    previous_ids.insert(a.id.clone());
+                }
+                keep
+            }
+            Some(_) => true,
             None => {
                 undated += 1;
                 false
             }
         });
         progress.log(&format!(
-            "--since {since}: {} of {before} articles ({undated} undated left out)",
-            articles.len()
+            "--since {since}: {} of {before} articles ({undated} undated left out; {} from {from} for the comparison)",
+            articles.len() - previous_ids.len(),
+            previous_ids.len()
         ));
     }
     let state = (!args.run.no_state).then(|| {
@@ -550,11 +572,20 @@ fn digest(args: DigestArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         all_errors.retain(|e| engine::shard_of(e.id.as_deref().unwrap_or(&e.origin), n) == i);
     }
     all_errors.extend(run.errors);
+    all_errors.retain(|e| !e.id.as_ref().is_some_and(|id| previous_ids.contains(id)));
+    let (analyses, previous): (Vec<_>, Vec<_>) = analyses
+        .into_iter()
+        .partition(|a| !previous_ids.contains(&a.result.id));
     let d = engine.digest(
         &args.title,
         &args.input.display().to_string(),
         &analyses,
         &all_errors,
+        &crate::digest::Options {
+            lang: args.lang,
+            since: args.since.as_deref(),
+            previous: &previous,
+        },
     );
     engine::write_digest_dir(&args.out, &d, &analyses, &all_errors)?;
     let total = started.elapsed().as_secs_f64();
@@ -659,6 +690,10 @@ fn merge(args: MergeArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         &taxonomy,
         &model,
         &classifier,
+        &crate::digest::Options {
+            lang: args.lang,
+            ..Default::default()
+        },
     );
     engine::write_digest_dir(&args.out, &d, &analyses, &errors)?;
     progress.info(&format!(

@@ -29,7 +29,7 @@
 //!
 //! // A digest of what was analysed: Markdown, HTML or JSON.
 //! let ok: Vec<_> = results.into_iter().filter_map(Result::ok).collect();
-//! let digest = engine.digest("Bản tin", "example", &ok, &[]);
+//! let digest = engine.digest("Bản tin", "example", &ok, &[], &Default::default());
 //! let title = ok[0].result.title.as_deref().unwrap_or_default();
 //! assert!(!title.is_empty() && bantin::digest::markdown(&digest).contains(title));
 //! # Ok::<(), bantin::EngineError>(())

@@ -142,13 +142,15 @@ impl Engine {
             .map_err(EngineError::Embed)
     }
 
-    /// Groups analyses into a digest by theme, folding near-duplicates.
+    /// Groups analyses into a digest by theme, folding near-duplicates; `options` sets the
+    /// reader's language and the period comparison (`Options::default()`: Vietnamese, none).
     pub fn digest(
         &self,
         title: &str,
         input: &str,
         analyses: &[Analysis],
         errors: &[ItemError],
+        options: &crate::digest::Options,
     ) -> Digest {
         crate::digest::build(
             title,
@@ -158,6 +160,7 @@ impl Engine {
             self.taxonomy(),
             self.provenance(),
             &self.classifier_name(),
+            options,
         )
     }
 

@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-const FONT: &str = "DejaVu Sans, Arial, Noto Sans, Helvetica, sans-serif";
+pub(crate) const FONT: &str = "DejaVu Sans, Arial, Noto Sans, Helvetica, sans-serif";
 const TITLE_SIZE: f64 = 16.0;
 const LABEL_SIZE: f64 = 13.0;
 const VALUE_SIZE: f64 = 11.0;
@@ -377,7 +377,7 @@ fn text(
 
 /// Escapes for both text and attribute values. Characters XML 1.0 forbids (C0 controls other
 /// than tab/newline/CR, U+FFFE/U+FFFF) are dropped: an SVG containing one will not open.
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -396,7 +396,7 @@ fn escape(s: &str) -> String {
 
 /// Rough advance width of `s` in DejaVu Sans (the widest of the font stack) at `size` px.
 /// Per-class widths are rounded up from the font's metrics so the layout errs wide.
-fn text_width(s: &str, size: f64) -> f64 {
+pub(crate) fn text_width(s: &str, size: f64) -> f64 {
     let em: f64 = s
         .chars()
         .map(|c| match c {
@@ -445,7 +445,7 @@ fn colour(i: usize) -> &'static str {
 }
 
 /// White (share 0) to dark blue (share 1), linear in RGB.
-fn blue(share: f64) -> String {
+pub(crate) fn blue(share: f64) -> String {
     let t = share.clamp(0.0, 1.0);
     let lerp = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
     format!(

@@ -356,6 +356,7 @@ pub(crate) struct DigestQuery {
     since: Option<String>,
     format: Option<String>,
     title: Option<String>,
+    lang: Option<crate::digest::Lang>,
 }
 
 /// The digest of what the state store holds (optionally since a day).
@@ -380,16 +381,39 @@ async fn digest(
     let engine = ready(&app)?.engine.clone();
     let title = q.title.unwrap_or_else(|| app.config.title.clone());
     let since = q.since.clone();
+    let lang = q.lang.unwrap_or_default();
     let built = tokio::task::spawn_blocking(move || {
         let mut analyses = engine.stored().map_err(|e| super::queue::error_chain(&e))?;
+        let mut previous = Vec::new();
         if let Some(since) = &since {
-            analyses.retain(|a| stored_date(a).is_some_and(|d| d.as_str() >= since.as_str()));
+            // The period of the same length before `since` is only counted, for the
+            // comparison of the two periods, as `bantin digest --since` does.
+            let dated: Vec<(Option<String>, crate::pipeline::Analysis)> = analyses
+                .into_iter()
+                .map(|a| (stored_date(&a), a))
+                .collect();
+            let known: Vec<String> = dated.iter().filter_map(|(d, _)| d.clone()).collect();
+            let from = crate::digest::trends::period(since, &known)
+                .map_or_else(|| since.clone(), |p| p.previous_from);
+            analyses = Vec::new();
+            for (d, a) in dated {
+                match d {
+                    Some(d) if d.as_str() >= since.as_str() => analyses.push(a),
+                    Some(d) if d >= from => previous.push(a),
+                    _ => {}
+                }
+            }
         }
         let input = match &since {
             Some(s) => format!("state store, since {s}"),
             None => "state store".to_string(),
         };
-        Ok::<_, String>(engine.digest(&title, &input, &analyses, &[]))
+        let options = crate::digest::Options {
+            lang,
+            since: since.as_deref(),
+            previous: &previous,
+        };
+        Ok::<_, String>(engine.digest(&title, &input, &analyses, &[], &options))
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?

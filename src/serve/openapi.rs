@@ -67,7 +67,8 @@ pub fn document() -> Value {
                 "parameters": [
                     {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
                     {"name": "format", "in": "query", "schema": {"enum": ["json", "md", "html"], "default": "json"}},
-                    {"name": "title", "in": "query", "schema": {"type": "string"}}
+                    {"name": "title", "in": "query", "schema": {"type": "string"}},
+                    {"name": "lang", "in": "query", "schema": {"enum": ["vi", "en"], "default": "vi"}}
                 ],
                 "responses": {"200": {"description": "digest.json, digest.md or digest.html"}, "400": {"$ref": "#/components/responses/BadRequest"}}
             }}
