@@ -21,8 +21,8 @@
 use std::borrow::Cow;
 use std::cell::{Cell, Ref, RefCell};
 
-use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::tendril::{StrTendril, TendrilSink};
+use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::{ns, parse_document, Attribute, LocalName, Namespace, QualName};
 use unicode_normalization::UnicodeNormalization;
 
@@ -86,7 +86,8 @@ fn close_self_closed_raw_text(html: &str) -> Cow<'_, str> {
             let Some(close) = rest[after_name..].find('>').map(|p| p + after_name) else {
                 break;
             };
-            let is_tag = boundary.is_some_and(|b| b.is_ascii_whitespace() || b == b'/' || b == b'>');
+            let is_tag =
+                boundary.is_some_and(|b| b.is_ascii_whitespace() || b == b'/' || b == b'>');
             if is_tag && rest.as_bytes()[close - 1] == b'/' {
                 fixed.push_str(&rest[..close - 1]);
                 fixed.push_str("></");
@@ -409,8 +410,8 @@ impl TreeSink for Dom {
             // Moving a node from earlier in the same parent shifts the position by one.
             if let NodeOrText::AppendNode(n) = &new_node {
                 let nodes = self.nodes.borrow();
-                let earlier = nodes[*n].parent == Some(parent)
-                    && nodes[parent].children[..pos].contains(n);
+                let earlier =
+                    nodes[*n].parent == Some(parent) && nodes[parent].children[..pos].contains(n);
                 drop(nodes);
                 if earlier {
                     self.insert(parent, pos - 1, new_node);
@@ -704,7 +705,6 @@ impl Dom {
     }
 }
 
-
 /// What a chrome `class` or `id` says the element is. Only the difference matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Chrome {
@@ -858,7 +858,6 @@ fn token_parts(token: &str) -> Vec<String> {
     parts
 }
 
-
 enum Block {
     /// Starts and ends a paragraph (blank line).
     Paragraph,
@@ -998,7 +997,6 @@ impl TextOut {
     }
 }
 
-
 fn collapse_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -1010,7 +1008,6 @@ fn non_empty(s: String) -> Option<String> {
         Some(s)
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -1442,7 +1439,11 @@ mod tests {
         let got = html_to_text(&html).text;
         assert_eq!(got.lines().filter(|l| *l == "Dòng.").count(), 20_000);
         // Quadratic parsing took seconds here; the cap keeps it well under one.
-        assert!(started.elapsed().as_secs_f64() < 5.0, "{:?}", started.elapsed());
+        assert!(
+            started.elapsed().as_secs_f64() < 5.0,
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
