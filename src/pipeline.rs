@@ -326,7 +326,7 @@ impl<'a> Analyzer<'a> {
         } = self.classifier.classify(&features, self.taxonomy);
 
         let (title_sentence, derived_title) =
-            missing_title(self.abstractive.as_deref(), p, &vectors, &centroid);
+            missing_title(self.abstractive, p, &vectors, &centroid);
         let title_text = derived_title
             .as_deref()
             .or(p.article.title.as_deref())

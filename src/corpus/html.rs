@@ -474,7 +474,7 @@ struct Info {
 }
 
 impl Dom {
-    fn local<'a>(nodes: &'a [Node], i: usize) -> Option<&'a str> {
+    fn local(nodes: &[Node], i: usize) -> Option<&str> {
         match nodes[i].data {
             Data::Element { .. } => Some(&nodes[i].name.local),
             _ => None,
