@@ -168,6 +168,38 @@ impl Abstractive {
         }
     }
 
+    /// A headline for an article that came without one, from `sentences` (a few of its most
+    /// central, in article order). `None` when the model cannot be asked for one (a
+    /// sequence-to-sequence summariser), the prompt is over the input limit, generation failed,
+    /// or the text fails a check: the generator checks on summaries, and a headline's own (one
+    /// line, 4 to 25 words, not cut short). The caller then uses an extracted headline.
+    pub fn headline(&self, sentences: &[&str]) -> Option<String> {
+        let mut gen = self.generator.lock().ok()?;
+        let prompt = gen.template.render_headline(&sentences.join(" "))?;
+        let opts = GenOptions {
+            max_new_tokens: 48,
+            stop: vec!["\n".into()],
+            ..self.settings.gen.clone()
+        };
+        let tokens = gen.count_tokens(&prompt).ok()?;
+        let context = gen.model.context_length();
+        if tokens > self.settings.max_input_tokens || tokens + opts.max_new_tokens > context {
+            return None;
+        }
+        let g: &mut Generator = &mut gen;
+        let result = match &self.pool {
+            Some(pool) => pool.install(|| g.generate(&prompt, &opts, &mut |_| {})),
+            None => g.generate(&prompt, &opts, &mut |_| {}),
+        };
+        let out = result.ok()?;
+        let text = headline_text(&out.text);
+        let flags = check::assess(&text, out.stop == StopReason::MaxTokens);
+        let words = text.split_whitespace().count();
+        let cut = text.ends_with('…') || text.ends_with("...");
+        (flags.is_empty() && out.stop != StopReason::Loop && (4..=25).contains(&words) && !cut)
+            .then_some(text)
+    }
+
     /// Summarises one article. `body` is every sentence in order; `central` picks the `k` most
     /// central sentences (indices into `body`, in article order) for hybrid input. Returns the
     /// summary and any warning for the article.
@@ -316,6 +348,35 @@ impl Abstractive {
     }
 }
 
+/// The generated headline as one plain line: the first line only, without a "Tiêu đề:" label,
+/// surrounding quotation marks or a final full stop.
+fn headline_text(generated: &str) -> String {
+    let tidy = check::tidy(
+        generated
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or(""),
+    );
+    let mut t = tidy.trim();
+    for label in ["Tiêu đề:", "TIÊU ĐỀ:", "Tiêu đề :"] {
+        if let Some(rest) = t.strip_prefix(label) {
+            t = rest.trim();
+        }
+    }
+    let quotes: &[(char, char)] = &[('"', '"'), ('“', '”'), ('«', '»'), ('\'', '\'')];
+    for &(open, close) in quotes {
+        if let Some(inner) = t.strip_prefix(open).and_then(|r| r.strip_suffix(close)) {
+            if !inner.contains(open) && !inner.contains(close) {
+                t = inner.trim();
+            }
+        }
+    }
+    match t.strip_suffix('.') {
+        Some(rest) if !rest.ends_with('.') => rest.trim_end().to_string(),
+        _ => t.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,5 +475,49 @@ mod tests {
         let (s, warnings) = ab.summarise("", BODY, &first_k);
         assert!(s.is_none());
         assert!(warnings[0].contains("skipped"), "{warnings:?}");
+    }
+
+    #[test]
+    fn generated_headlines_pass_the_checks_or_are_refused() {
+        let script = ["Chính", "phủ", "ban", "hành", "nghị", "định.", "<eos>"];
+        let ab = Abstractive::new(generator(&script, 4096), settings(Mode::Abstractive, 1000));
+        assert_eq!(
+            ab.headline(BODY).as_deref(),
+            Some("Chính phủ ban hành nghị định")
+        );
+        // Not Vietnamese, too short, or a model that only summarises: no generated headline.
+        let ab = Abstractive::new(
+            generator(&["the", "end", "<eos>"], 4096),
+            settings(Mode::Abstractive, 1000),
+        );
+        assert_eq!(ab.headline(BODY), None);
+        let ab = Abstractive::new(
+            generator(&["Chính", "phủ", "<eos>"], 4096),
+            settings(Mode::Abstractive, 1000),
+        );
+        assert_eq!(ab.headline(BODY), None);
+        let mut t5 = generator(&script, 4096);
+        t5.template.prefix = "vietnews: ".into();
+        let ab = Abstractive::new(t5, settings(Mode::Abstractive, 1000));
+        assert_eq!(ab.headline(BODY), None);
+        // Over the input limit.
+        let ab = Abstractive::new(generator(&script, 4096), settings(Mode::Abstractive, 3));
+        assert_eq!(ab.headline(BODY), None);
+    }
+
+    #[test]
+    fn headline_text_is_one_plain_line() {
+        assert_eq!(
+            headline_text("Tiêu đề: “Chính phủ ban hành nghị định mới.”\nGiải thích thêm"),
+            "Chính phủ ban hành nghị định mới"
+        );
+        assert_eq!(
+            headline_text("\n**Xuất khẩu tăng 10%**"),
+            "Xuất khẩu tăng 10%"
+        );
+        assert_eq!(
+            headline_text("“Cần cơ chế đặc biệt” cho chip bán dẫn"),
+            "“Cần cơ chế đặc biệt” cho chip bán dẫn"
+        );
     }
 }

@@ -1,6 +1,11 @@
 //! Extractive summaries: sentence centrality against the article's representation, a position
 //! prior (news puts the essentials first), similarity to the headline, and maximal marginal
 //! relevance against redundancy. Sentences come out in their original order.
+//!
+//! Central is not always readable: the sentence that lists a dozen officials with their titles
+//! is close to the centre of a conference report (it names everything the report is about),
+//! and so are photo captions. Such sentences ([`Flaw`]) are penalised as summary material and
+//! never chosen as a headline.
 
 use crate::classify::dot;
 use serde::{Deserialize, Serialize};
@@ -24,6 +29,14 @@ pub struct Params {
     pub lambda: f32,
     /// Sentences shorter than this (in syllables) are never chosen.
     pub min_words: usize,
+    /// Subtracted from the relevance of a sentence with a [`Flaw`] (rosters of names and
+    /// titles, datelines, captions, quotes without their speaker).
+    #[serde(default = "default_flaw")]
+    pub flaw: f32,
+}
+
+fn default_flaw() -> f32 {
+    Params::default().flaw
 }
 
 impl Default for Params {
@@ -35,6 +48,7 @@ impl Default for Params {
             title: 0.3,
             lambda: 0.6,
             min_words: 8,
+            flaw: 0.1,
         }
     }
 }
@@ -56,6 +70,11 @@ pub fn is_fragment(s: &str) -> bool {
     if !t.ends_with(['.', '!', '?', '…', ':', ';']) && words(s) < 25 {
         return true;
     }
+    is_section_heading(s)
+}
+
+/// A numbered section heading: "Phần 3: …", "Mục II. …", "Chương 1. …".
+pub fn is_section_heading(s: &str) -> bool {
     let mut w = s.split_whitespace();
     let (Some(first), Some(second)) = (w.next(), w.next()) else {
         return false;
@@ -67,6 +86,287 @@ pub fn is_fragment(s: &str) -> bool {
         && label
             .chars()
             .all(|c| c.is_ascii_digit() || "IVXLC".contains(c))
+}
+
+/// Why a sentence is poor summary material on its own, central as it may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flaw {
+    /// Mostly people's names and titles: the officials who chaired or attended, a list of
+    /// attendees.
+    Roster,
+    /// A dateline or publication stamp: place, weekday, date and time, little else.
+    Dateline,
+    /// A photo caption or credit ("Ảnh: …", "(Ảnh minh họa)", "Quang cảnh hội nghị …").
+    Caption,
+    /// A quotation whose speaker is not in the sentence: it opens with a quotation mark and
+    /// either runs past the sentence or ends with it.
+    UnattributedQuote,
+}
+
+/// The flaw of a sentence, if it has one. Each rule is stated at its function.
+pub fn flaw(s: &str) -> Option<Flaw> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if is_caption(s) {
+        Some(Flaw::Caption)
+    } else if is_dateline(s) {
+        Some(Flaw::Dateline)
+    } else if is_roster(s) {
+        Some(Flaw::Roster)
+    } else if is_unattributed_quote(s) {
+        Some(Flaw::UnattributedQuote)
+    } else {
+        None
+    }
+}
+
+/// Lowercased, with the two spellings of the tone mark on "hoa" made one ("hoạ" = "họa").
+fn folded(s: &str) -> String {
+    s.to_lowercase().replace("hoạ", "họa")
+}
+
+/// "Ảnh:" (the colon matters: "Ảnh hưởng" is prose) anywhere, "Ảnh minh họa", "Nguồn ảnh",
+/// "Ảnh chụp màn hình", or a short sentence opening as captions do ("Quang cảnh …",
+/// "Toàn cảnh …") or about the souvenir photo.
+fn is_caption(s: &str) -> bool {
+    let f = folded(s);
+    let credit = f.match_indices("ảnh").any(|(at, m)| {
+        let before = f[..at].chars().next_back();
+        let after = f[at + m.len()..].trim_start();
+        let starts_word = before.is_none_or(|c| !c.is_alphanumeric());
+        starts_word
+            && (after.starts_with(':')
+                || after.starts_with("minh họa")
+                || after.starts_with("chụp màn hình")
+                || after.starts_with("tư liệu"))
+    });
+    if credit || f.contains("nguồn ảnh") || f.contains("chụp ảnh lưu niệm") {
+        return true;
+    }
+    words(s) < 25 && (f.starts_with("quang cảnh") || f.starts_with("toàn cảnh"))
+}
+
+fn is_date_or_time(w: &str) -> bool {
+    let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+    w.chars().any(|c| c.is_ascii_digit())
+        && w.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '/' | ':' | '-' | '.' | 'h'))
+        && w.contains(['/', ':'])
+}
+
+/// A date or time with hardly anything else: once place names, weekdays and stamp words
+/// ("ngày", "cập nhật", "GMT+7") are set aside, fewer than three words are left.
+fn is_dateline(s: &str) -> bool {
+    const STAMP: &[&str] = &[
+        "thứ", "hai", "ba", "tư", "năm", "sáu", "bảy", "chủ", "nhật", "ngày", "lúc", "cập", "đăng",
+        "giờ", "sáng", "chiều", "tối", "gmt", "gmt+7", "(gmt+7)", "tháng",
+    ];
+    let ws: Vec<&str> = s.split_whitespace().collect();
+    if ws.len() > 20 || !ws.iter().any(|w| is_date_or_time(w)) {
+        return false;
+    }
+    let rest = ws
+        .iter()
+        .filter(|w| {
+            let bare = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '+');
+            !(bare.is_empty()
+                || is_date_or_time(w)
+                || bare.chars().all(|c| c.is_ascii_digit())
+                || STAMP.contains(&bare.to_lowercase().as_str())
+                || bare.chars().next().is_some_and(char::is_uppercase))
+        })
+        .count();
+    rest < 3
+}
+
+/// Titles of office, matched on lowercased text at a word start.
+const OFFICES: &[&str] = &[
+    "ủy viên",
+    "uỷ viên",
+    "bí thư",
+    "chủ tịch",
+    "bộ trưởng",
+    "thứ trưởng",
+    "thủ tướng",
+    "trưởng ban",
+    "giám đốc",
+    "viện trưởng",
+    "cục trưởng",
+    "vụ trưởng",
+    "chủ nhiệm",
+    "đại sứ",
+    "tổng lãnh sự",
+    "tỉnh ủy viên",
+    "chánh văn phòng",
+    "trưởng đoàn",
+];
+
+/// People, as news writes them before a name.
+const PERSON: &[&str] = &["đồng chí", "ông", "bà"];
+
+/// Phrases that announce who attended.
+const ATTENDANCE: &[&str] = &[
+    "tham dự",
+    "dự hội nghị",
+    "dự hội thảo",
+    "dự diễn đàn",
+    "dự buổi",
+    "dự lễ",
+    "cùng dự",
+    "tới dự",
+    "đến dự",
+    "có sự tham dự",
+    "có sự tham gia của",
+    "chủ trì điểm cầu",
+    "chủ trì tại điểm cầu",
+];
+
+/// Occurrences of `needle` in `hay` (both lowercased) that start and end at word boundaries.
+fn count_words(hay: &str, needle: &str) -> usize {
+    hay.match_indices(needle)
+        .filter(|(at, m)| {
+            let before = hay[..*at].chars().next_back();
+            let after = hay[at + m.len()..].chars().next();
+            before.is_none_or(|c| !c.is_alphanumeric())
+                && after.is_none_or(|c| !c.is_alphanumeric())
+        })
+        .count()
+}
+
+/// Share of the syllables after the first that begin with a capital: names, titles and
+/// bodies ("Ủy viên Bộ Chính trị", "Phó Chủ tịch Ủy ban nhân dân tỉnh") are capitalised in
+/// Vietnamese, ordinary prose is not.
+fn capital_share(s: &str) -> f32 {
+    let ws: Vec<&str> = s
+        .split_whitespace()
+        .skip(1)
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| w.chars().next().is_some_and(char::is_alphabetic))
+        .collect();
+    if ws.is_empty() {
+        return 0.0;
+    }
+    let caps = ws
+        .iter()
+        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+        .count();
+    caps as f32 / ws.len() as f32
+}
+
+/// Mostly names and titles. Either the sentence names several office holders (three or more
+/// titles of office or people, at least half its syllables capitalised), or it announces
+/// attendance and names at least two (with a third of its syllables capitalised), or it opens
+/// with the attendance ("Tham dự có …", "Ngoài ra, tham dự … còn có …").
+fn is_roster(s: &str) -> bool {
+    let f = folded(s);
+    let offices: usize = OFFICES.iter().map(|o| count_words(&f, o)).sum();
+    let people: usize = PERSON
+        .iter()
+        // Only before a name: "bà con" and "ông bà" are not people named.
+        .map(|p| person_before_name(s, p))
+        .sum();
+    let named = offices + people;
+    let caps = capital_share(s);
+    if named >= 3 && caps >= 0.5 {
+        return true;
+    }
+    let attendance = ATTENDANCE.iter().any(|a| count_words(&f, a) > 0);
+    // "Tham dự có …", "Ngoài ra, tham dự Hội thảo còn có …": at most two words before it.
+    let opens = ATTENDANCE.iter().any(|a| {
+        f.find(a)
+            .is_some_and(|at| f[..at].split_whitespace().count() <= 2)
+    });
+    attendance && (opens || (named >= 2 && caps >= 0.3))
+}
+
+/// `marker` (lowercased) followed by a capitalised word in `s`.
+fn person_before_name(s: &str, marker: &str) -> usize {
+    let ws: Vec<&str> = s.split_whitespace().collect();
+    let m: Vec<&str> = marker.split(' ').collect();
+    (0..ws.len().saturating_sub(m.len()))
+        .filter(|&i| {
+            ws[i..i + m.len()]
+                .iter()
+                .zip(&m)
+                .all(|(w, m)| w.to_lowercase() == *m)
+                && ws[i + m.len()]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_uppercase)
+        })
+        .count()
+}
+
+/// Opens with a quotation mark, and the quotation either runs on past the sentence (the
+/// speaker comes sentences later, if at all) or closes with no more than punctuation after it.
+/// `“…”, ông nói.` names its speaker and is fine.
+fn is_unattributed_quote(s: &str) -> bool {
+    let mut chars = s.chars();
+    let Some(open) = chars.next() else {
+        return false;
+    };
+    let close = match open {
+        '“' => '”',
+        '"' => '"',
+        '‘' => '’',
+        '«' => '»',
+        _ => return false,
+    };
+    let body = &s[open.len_utf8()..];
+    match body.rfind(close) {
+        None => true,
+        Some(at) => {
+            let after = &body[at + close.len_utf8()..];
+            !after.chars().any(char::is_alphanumeric)
+        }
+    }
+}
+
+/// The headline for an article that came without one: the most central of its short sentences
+/// (5 to 25 syllables) that is neither flawed ([`Flaw`]) nor a numbered section heading; when
+/// it has none that short, the most central of those up to 40 syllables, then of its shortest
+/// quarter. Never a sentence cut short. `None` for an article of flawed sentences only.
+pub fn headline(cands: &[Candidate], centroid: &[f32]) -> Option<usize> {
+    let usable: Vec<usize> = (0..cands.len())
+        .filter(|&i| {
+            let t = cands[i].text;
+            !t.trim().is_empty() && flaw(t).is_none() && !is_section_heading(t)
+        })
+        .collect();
+    let within = |max: usize| -> Vec<usize> {
+        usable
+            .iter()
+            .copied()
+            .filter(|&i| (5..=max).contains(&words(cands[i].text)))
+            .collect()
+    };
+    let mut pool = within(25);
+    if pool.is_empty() {
+        pool = within(40);
+    }
+    if pool.is_empty() {
+        let mut by_length = usable.clone();
+        by_length.sort_by_key(|&i| words(cands[i].text));
+        by_length.truncate(usable.len().div_ceil(4));
+        pool = by_length;
+    }
+    pool.into_iter()
+        .map(|i| (i, dot(cands[i].vector, centroid)))
+        // Ties go to the earlier sentence.
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(i, _)| i)
+}
+
+/// A sentence as a headline: headlines carry no full stop.
+pub fn as_headline(sentence: &str) -> String {
+    let t = sentence.trim();
+    match t.strip_suffix('.') {
+        Some(rest) if !rest.ends_with('.') => rest.trim_end().to_string(),
+        _ => t.to_string(),
+    }
 }
 
 /// Indices of the chosen sentences, in original order.
@@ -91,7 +391,12 @@ pub fn select(
             let c = dot(cands[i].vector, centroid);
             let t = title.map(|t| dot(cands[i].vector, t)).unwrap_or(0.0);
             let pos = 1.0 / (1.0 + i as f32).powf(p.decay);
-            p.centrality * c + p.title * t + p.position * pos
+            let flawed = if flaw(cands[i].text).is_some() {
+                p.flaw
+            } else {
+                0.0
+            };
+            p.centrality * c + p.title * t + p.position * pos - flawed
         })
         .collect();
     let mut chosen: Vec<usize> = Vec::new();
@@ -209,5 +514,132 @@ mod tests {
             ..Params::default()
         };
         assert_eq!(select(&cands, &v, None, Length::Words(20), &p).len(), 2);
+    }
+
+    // Sentences from corpus/seeds (and two from eval/dev.jsonl), flaws checked by hand.
+    const ROSTER_001: &str = "Chủ trì điểm cầu chính có đồng chí Phạm Minh Chính, Ủy viên Bộ Chính trị, Thủ tướng Chính phủ; đồng chí Trần Anh Tuấn, Ủy viên Bộ Chính trị, Trưởng Ban Kinh tế Trung ương; đồng chí Nguyễn Xuân Thắng, Ủy viên Bộ Chính trị, Chủ tịch Hội đồng Lý luận Trung ương, Giám đốc Học viện Chính trị Quốc gia Hồ Chí Minh.";
+    const LEAD_001: &str = "Sáng ngày 06/12/2021, Ban Kinh tế Trung ương chủ trì, phối hợp với các bộ, ngành Trung ương và cơ quan liên quan tổ chức Phiên toàn thể Diễn đàn cấp cao và triển lãm quốc tế về Công nghiệp 4.0 - Industry Summit 4.0, với chủ đề “Phục hồi và phát triển kinh tế - xã hội bền vững thời kỳ hậu COVID-19 và đẩy mạnh công nghiệp hóa, hiện đại hóa trong kỷ nguyên số” (theo hình thức trực tiếp và trực tuyến).";
+    const SPEECH_001: &str = "Phát biểu tại Diễn đàn, đồng chí Phạm Minh Chính, Ủy viên Bộ Chính trị, Thủ tướng Chính phủ nhấn mạnh: Trong thực hiện các biện pháp phòng, chống dịch COVID-19 không thể thiếu lĩnh vực công nghệ, đây là lĩnh vực góp phần thực hiện các nhiệm vụ trong thời gian ngắn nhất.";
+
+    #[test]
+    fn rosters_of_officials_and_attendees() {
+        for s in [
+            ROSTER_001,
+            "Chủ trì tại điểm cầu tỉnh Cà Mau có đồng chí Phạm Thành Ngại, Phó Bí thư Thường trực Tỉnh ủy; đồng chí Lê Văn Sử, Tỉnh ủy viên, Phó Chủ tịch Ủy ban nhân dân tỉnh và lãnh đạo một số lãnh đạo các sở, ngành tham dự.",
+            "Ủy viên Bộ Chính trị, Trưởng ban Kinh tế Trung ương Trần Tuấn Anh, Trưởng Ban chỉ đạo; Bộ trưởng Bộ Công Thương Nguyễn Hồng Diên, Phó Trưởng ban Thường trực Ban chỉ đạo, đại diện lãnh đạo một số ban, bộ, ngành Trung ương, thành viên Ban chỉ đạo, Tổ biên tập... tham dự buổi làm việc.",
+            "Ngoài ra, tham dự Hội thảo còn có các chuyên gia,\u{a0}lãnh đạo các Phòng, Ban thuộc Viện, các nhà khoa học và đông đảo viên chức quan tâm.",
+        ] {
+            assert_eq!(flaw(s), Some(Flaw::Roster), "{s}");
+        }
+        // The lead names the organiser and the event; the speech names one official and then
+        // says what he said; the forum's size is not a list of who came.
+        for s in [
+            LEAD_001,
+            SPEECH_001,
+            "Hội thảo đã nhận được những góp ý của các chuyên gia, các nhà khoa học và các đại biểu tới dự.",
+            "Phiên toàn thể với khoảng 100 - 150 đại biểu tham dự trực tiếp tại điểm cầu chính.",
+        ] {
+            assert_eq!(flaw(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn captions_datelines_and_unattributed_quotes() {
+        for s in [
+            "Ảnh: Đại biểu dự Hội nghị tại điểm cầu tỉnh Cà Mau",
+            "Ảnh minh hoạ",
+            "Ảnh: Hệ thống điện mặt trời trên mái nhà xưởng tại một khu công nghiệp ở Bình Dương (ảnh minh họa: Minh Khang).",
+            "Quang cảnh hội nghị sơ kết tại Hà Nội.",
+        ] {
+            assert_eq!(flaw(s), Some(Flaw::Caption), "{s}");
+        }
+        // "ảnh hưởng" is prose.
+        assert_eq!(flaw("Ngân hàng Nhà nước cho phép các tổ chức tín dụng cơ cấu lại thời hạn trả nợ, miễn, giảm lãi cho khách hàng bị ảnh hưởng bởi bão lũ."), None);
+        for s in [
+            "Hà Nội, Thứ Sáu Ngày 22/11/2024",
+            "vietq 16:14 19/06/2023",
+            "Cập nhật lúc 08:15 ngày 02/04/2024.",
+        ] {
+            assert_eq!(flaw(s), Some(Flaw::Dateline), "{s}");
+        }
+        // Opens with its quotation, which runs on into the next sentence: no speaker here.
+        assert_eq!(
+            flaw("“Nghị quyết 29 đã xác định mô hình công nghiệp hóa, hiện đại hóa của Việt Nam là mô hình dựa trên nền tảng của khoa học, công nghệ và đổi mới sáng tạo."),
+            Some(Flaw::UnattributedQuote)
+        );
+        assert_eq!(
+            flaw("\"Đây không phải món quà miễn phí."),
+            Some(Flaw::UnattributedQuote)
+        );
+        // The speaker follows the quotation; a quoted name inside a sentence is no quote.
+        assert_eq!(flaw("“Con tôi học cấp hai, tiền học cũng đóng qua ứng dụng, nhà trường gửi thông báo điểm cũng qua đây luôn”, chị nói."), None);
+        assert_eq!(flaw("Phiên toàn thể năm nay có chủ đề “Thúc đẩy chuyển đổi số, chuyển đổi xanh tạo đột phá rút ngắn quá trình công nghiệp hóa, hiện đại hóa đất nước đến năm 2030, tầm nhìn đến năm 2045”, nhằm góp phần đưa Nghị quyết 29-NQ/TW của Ban Chấp hành Trung ương vào cuộc sống."), None);
+    }
+
+    #[test]
+    fn a_central_roster_loses_to_the_lead() {
+        // As in seed 001, the roster is the most central sentence by its vector alone.
+        let roster = unit(&[1.0, 0.0, 0.0]);
+        let lead = unit(&[0.95, 0.3, 0.0]);
+        let other = unit(&[0.2, 1.0, 0.0]);
+        let cands = vec![
+            Candidate {
+                text: LEAD_001,
+                vector: &lead,
+            },
+            Candidate {
+                text: ROSTER_001,
+                vector: &roster,
+            },
+            Candidate {
+                text: SPEECH_001,
+                vector: &other,
+            },
+        ];
+        let centroid = unit(&[1.0, 0.05, 0.0]);
+        let p = Params {
+            position: 0.0,
+            title: 0.0,
+            ..Params::default()
+        };
+        let one = Length::Sentences(1);
+        assert_eq!(select(&cands, &centroid, None, one, &p), vec![0]);
+        let unpenalised = Params { flaw: 0.0, ..p };
+        assert_eq!(select(&cands, &centroid, None, one, &unpenalised), vec![1]);
+    }
+
+    #[test]
+    fn headlines_are_central_short_and_whole() {
+        // Seed 004's numbered section heading and seed 001's roster are never the headline, and
+        // a short sentence beats longer, more central ones.
+        let heading = "Phần 3: Quan điểm, định hướng và cơ chế, chính sách phát triển các ngành công nghiệp mới cho vùng đồng bằng Sông Hồng";
+        let short = "Hội thảo đã nhận được những góp ý của các chuyên gia, các nhà khoa học và các đại biểu tới dự.";
+        let (a, b, c) = (unit(&[1.0, 0.0]), unit(&[0.99, 0.1]), unit(&[0.9, 0.4]));
+        let cand = |text, vector| Candidate { text, vector };
+        let cands = vec![
+            cand(heading, &a),
+            cand(ROSTER_001, &b),
+            cand(LEAD_001, &b),
+            cand(short, &c),
+        ];
+        let centroid = unit(&[1.0, 0.0]);
+        assert_eq!(headline(&cands, &centroid), Some(3));
+        assert_eq!(
+            as_headline(short),
+            "Hội thảo đã nhận được những góp ý của các chuyên gia, các nhà khoa học và các đại biểu tới dự"
+        );
+        assert_eq!(
+            as_headline("Vì sao tỷ trọng công nghiệp giảm?"),
+            "Vì sao tỷ trọng công nghiệp giảm?"
+        );
+        assert_eq!(
+            as_headline("Kinh tế tăng trưởng..."),
+            "Kinh tế tăng trưởng..."
+        );
+        // Only long sentences: the most central of the shortest, whole.
+        let cands = vec![cand(LEAD_001, &a), cand(SPEECH_001, &c)];
+        assert_eq!(headline(&cands, &centroid), Some(1));
+        // Nothing usable.
+        assert_eq!(headline(&[cand(ROSTER_001, &a)], &centroid), None);
     }
 }

@@ -102,7 +102,24 @@ fn digest_of_the_sample_corpus() {
                 r["id"]
             );
         }
+        // Headline-less seeds get a whole sentence as their headline, never a cut line.
+        let title = r["title"].as_str().unwrap_or("");
+        assert!(
+            !title.trim().is_empty() && !title.ends_with('…'),
+            "{}: title {title:?}",
+            r["id"]
+        );
     }
+    // Seed 001's most central sentence lists a dozen officials with their titles: not a summary.
+    let seed_001 = results
+        .iter()
+        .find(|r| r["id"] == "001_4e5171a3436d924b")
+        .expect("seed 001 in the digest");
+    let summary = seed_001["summary"].as_str().unwrap();
+    assert!(
+        !summary.contains("Chủ trì điểm cầu chính có đồng chí"),
+        "seed 001 summarised by its roster: {summary}"
+    );
     let digest: Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("digest.json")).unwrap())
             .unwrap();

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 /// The instruction, in Vietnamese: the models answer in the prompt's language.
 pub const INSTRUCTION: &str = "Tóm tắt bài báo sau bằng tiếng Việt trong 2–3 câu. Nêu chính sách hoặc sự kiện chính, cơ quan liên quan và các con số quan trọng. Chỉ dùng thông tin có trong bài.";
 
+/// The instruction for a headline, when an article came without one.
+pub const HEADLINE_INSTRUCTION: &str = "Đặt một tiêu đề ngắn (dưới 20 chữ) bằng tiếng Việt cho bài báo sau. Nêu sự kiện hoặc chính sách chính. Chỉ trả lời bằng tiêu đề, không giải thích.";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChatFormat {
@@ -64,11 +67,30 @@ impl Template {
         } else {
             format!("{}\n\n{}", title.trim(), body.trim())
         };
-        let instruction = format!("{INSTRUCTION}{}", self.instruction_suffix);
         match self.chat {
             ChatFormat::None if !self.prefix.is_empty() => format!("{}{}", self.prefix, article),
             // A base model is steered by the shape of the text, not by an instruction.
             ChatFormat::None => format!("Bài báo:\n{article}\n\nTóm tắt (2–3 câu):"),
+            _ => self.turns(INSTRUCTION, &article),
+        }
+    }
+
+    /// The text that asks for a headline for `body`, or `None` for a sequence-to-sequence
+    /// model, which only knows its one task (ViT5 summarises).
+    pub fn render_headline(&self, body: &str) -> Option<String> {
+        let article = body.trim();
+        match self.chat {
+            ChatFormat::None if !self.prefix.is_empty() => None,
+            ChatFormat::None => Some(format!("Bài báo:\n{article}\n\nTiêu đề:")),
+            _ => Some(self.turns(HEADLINE_INSTRUCTION, article)),
+        }
+    }
+
+    /// `instruction` and `article` in the chat turns of an instruction-tuned model.
+    fn turns(&self, instruction: &str, article: &str) -> String {
+        let instruction = format!("{instruction}{}", self.instruction_suffix);
+        match self.chat {
+            ChatFormat::None => format!("{instruction}\n\n{article}\n\n"),
             ChatFormat::Gemma => format!(
                 "<start_of_turn>user\n{instruction}\n\n{article}<end_of_turn>\n<start_of_turn>model\n"
             ),
@@ -154,5 +176,19 @@ mod tests {
         assert_eq!(p, "Bài báo:\nThân bài.\n\nTóm tắt (2–3 câu):");
         assert!(base.stop_strings().contains(&"\n\n".to_string()));
         assert!(t(ChatFormat::None, "vietnews: ").stop_strings().is_empty());
+    }
+
+    #[test]
+    fn headline_prompts() {
+        let p = t(ChatFormat::Gemma, "")
+            .render_headline("Nội dung.")
+            .expect("a prompt");
+        assert!(p.contains(HEADLINE_INSTRUCTION) && p.ends_with("<start_of_turn>model\n"));
+        let base = t(ChatFormat::None, "").render_headline(" Nội dung. ");
+        assert_eq!(base.as_deref(), Some("Bài báo:\nNội dung.\n\nTiêu đề:"));
+        assert_eq!(
+            t(ChatFormat::None, "vietnews: ").render_headline("Nội dung."),
+            None
+        );
     }
 }
