@@ -3,10 +3,27 @@
 //!
 //! `cargo run --release --example int8_kernels [rows] [seconds per shape]`, with
 //! `RAYON_NUM_THREADS` for the thread count. Prints G multiply-adds/s and G op/s (2 per
-//! multiply-add) per path and shape, and the total over a layer.
+//! multiply-add) per path and shape, and the total over a layer, by wall time and by the
+//! process's CPU time (which other programs on a shared machine do not inflate).
 
 use bantin::encoder::kernels::{self, PackedI8, Post};
 use std::time::Instant;
+
+/// User + system CPU seconds of this process (Linux; 0 elsewhere).
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at its closing parenthesis.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // utime and stime are fields 14 and 15 of the line: numeric fields 10 and 11 after the state.
+    f.get(10)
+        .zip(f.get(11))
+        .map(|(u, s)| (u + s) / 100.0)
+        .unwrap_or(0.0)
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -43,26 +60,29 @@ fn main() {
     }
     for isa in kernels::available() {
         let mut line = format!("{:>12}", isa.name());
-        let (mut macs_total, mut s_total) = (0f64, 0f64);
+        let (mut macs_total, mut s_total, mut c_total) = (0f64, 0f64, 0f64);
         for (name, n, k, p, x) in &mats {
             let mut out = vec![0f32; m * n];
             kernels::linear_i8_with(isa, x, m, p, &mut out, Post::None);
             let t = Instant::now();
+            let c0 = cpu_s();
             let mut reps = 0usize;
             while t.elapsed().as_secs_f64() < secs || reps < 2 {
                 kernels::linear_i8_with(isa, x, m, p, &mut out, Post::None);
                 reps += 1;
             }
             let per = t.elapsed().as_secs_f64() / reps as f64;
+            c_total += (cpu_s() - c0) / reps as f64;
             let macs = (m * n * k) as f64;
             macs_total += macs;
             s_total += per;
             line += &format!("  {name} {:6.1}", macs / per / 1e9);
         }
         line += &format!(
-            "  | layer {:6.1} G MAC/s = {:6.1} G op/s",
+            "  | layer {:6.1} G MAC/s = {:6.1} G op/s; per CPU-second {:6.1} G MAC",
             macs_total / s_total / 1e9,
-            2.0 * macs_total / s_total / 1e9
+            2.0 * macs_total / s_total / 1e9,
+            macs_total / c_total / 1e9
         );
         println!("{line}");
     }

@@ -331,11 +331,11 @@ pub fn int8_macs_per_cycle(isa: crate::encoder::kernels::Isa) -> Option<(f64, &'
         Isa::Avx512Vnni => (2.0 * 64.0, "vpdpbusd zmm: 64 multiply-adds, 2 per cycle"),
         Isa::AvxVnni => (2.0 * 32.0, "vpdpbusd ymm: 32 multiply-adds, 2 per cycle"),
         // The peak of the instruction; the kernel pairs each vpmaddubsw with a vpsignb and a
-        // vpmaddwd, which on Intel compete for the same two ports (a third of this at best).
+        // vpmaddwd, which compete for the same vector ports, so it cannot reach this.
         Isa::Avx2 => (
             2.0 * 32.0,
-            "vpmaddubsw ymm: 32 multiply-adds, 2 per cycle; each also needs a vpsignb and a \
-             vpmaddwd on the same ports, so the kernel's own bound is a third of this on Intel",
+            "vpmaddubsw ymm: 32 multiply-adds, 2 per cycle (each also needs a vpsignb and a \
+             vpmaddwd on the same ports)",
         ),
         Isa::NeonDot => (
             2.0 * 16.0,
