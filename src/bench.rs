@@ -321,10 +321,36 @@ pub fn cpu_peak_gflops(threads: usize) -> Option<(f64, String)> {
     ))
 }
 
-/// Peak int8 multiply-add rate of the kernel this CPU gets: AVX-512 VNNI `vpdpbusd` (64 u8×i8
-/// products per 512-bit instruction, counted as 2 ops each, 2 issued per cycle on Zen 4/5 —
-/// Zen 4 splits each into two 256-bit halves, so it may be half of this there), or AVX2
-/// `vpmaddwd` (16 products per instruction, 2 per cycle).
+/// The int8 instruction each kernel is built on and how many u8×i8 multiply-adds it issues
+/// per core per cycle (instruction width × instructions per cycle), with the words for it.
+pub fn int8_macs_per_cycle(isa: crate::encoder::kernels::Isa) -> Option<(f64, &'static str)> {
+    use crate::encoder::kernels::Isa;
+    Some(match isa {
+        // Intel server cores (two 512-bit FMA ports) and Zen 5 issue two per cycle; Zen 4
+        // splits each into two 256-bit halves, so it is half of this there.
+        Isa::Avx512Vnni => (2.0 * 64.0, "vpdpbusd zmm: 64 multiply-adds, 2 per cycle"),
+        Isa::AvxVnni => (2.0 * 32.0, "vpdpbusd ymm: 32 multiply-adds, 2 per cycle"),
+        // The peak of the instruction; the kernel pairs each vpmaddubsw with a vpsignb and a
+        // vpmaddwd, which compete for the same vector ports, so it cannot reach this.
+        Isa::Avx2 => (
+            2.0 * 32.0,
+            "vpmaddubsw ymm: 32 multiply-adds, 2 per cycle (each also needs a vpsignb and a \
+             vpmaddwd on the same ports)",
+        ),
+        Isa::NeonDot => (
+            2.0 * 16.0,
+            "sdot: 16 multiply-adds per 128-bit instruction, 2 per cycle (Neoverse N1/V1 class)",
+        ),
+        Isa::Neon => (
+            2.0 * 8.0,
+            "smull: 8 multiply-adds per instruction, 2 per cycle, plus one sadalp each",
+        ),
+        Isa::Scalar => return None,
+    })
+}
+
+/// Peak int8 multiply-add rate of the kernel this CPU gets (`BANTIN_ISA` included), counted as
+/// 2 ops per multiply-add like the FLOPs.
 pub fn cpu_peak_int8_gops(threads: usize) -> Option<(f64, String)> {
     let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     let mhz: f64 = info
@@ -335,15 +361,15 @@ pub fn cpu_peak_int8_gops(threads: usize) -> Option<(f64, String)> {
         .trim()
         .parse()
         .ok()?;
-    let (macs, what) = match crate::encoder::kernels::detect() {
-        crate::encoder::kernels::Isa::Avx512Vnni => (64.0, "vpdpbusd zmm: 64"),
-        crate::encoder::kernels::Isa::Avx2 => (16.0, "vpmaddwd ymm: 16"),
-        crate::encoder::kernels::Isa::Scalar => return None,
-    };
-    let peak = threads as f64 * 2.0 * macs * 2.0 * mhz / 1000.0;
+    let isa = crate::encoder::kernels::detect();
+    let (macs, what) = int8_macs_per_cycle(isa)?;
+    let peak = threads as f64 * macs * 2.0 * mhz / 1000.0;
     Some((
         peak,
-        format!("{threads} cores × 2 instructions/cycle × {what} multiply-adds × 2 ops × {mhz:.0} MHz (/proc/cpuinfo)"),
+        format!(
+            "{} path: {threads} cores × {what} × 2 ops × {mhz:.0} MHz (/proc/cpuinfo)",
+            isa.name()
+        ),
     ))
 }
 

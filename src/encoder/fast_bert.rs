@@ -4,7 +4,7 @@
 //! residual + LayerNorm, and pooling per sequence. Weights are read tensor by tensor from the
 //! safetensors file, so the f32 model is never held twice.
 
-use super::kernels::{self, PackedI8, QuantRows};
+use super::kernels::{self, PackedI8, Post};
 use super::EncoderError;
 use rayon::prelude::*;
 use std::io::{Read, Seek, SeekFrom};
@@ -39,14 +39,12 @@ impl Linear {
         Linear { n, k, w }
     }
 
-    /// `out [m, n] = x [m, k] · wᵀ + b`; `q` is scratch for the quantised rows.
-    fn apply(&self, x: &[f32], m: usize, out: &mut [f32], q: &mut QuantRows) {
+    /// `out [m, n] = x [m, k] · wᵀ + b`, then `post` (fused into the int8 GEMM's tiles; after
+    /// the whole product on the f32 path).
+    fn apply(&self, x: &[f32], m: usize, out: &mut [f32], post: Post) {
         let (n, k) = (self.n, self.k);
         match &self.w {
-            Weights::Int8(p) => {
-                q.quantize(&x[..m * k], m, k);
-                kernels::gemm_i8(q, p, &mut out[..m * n]);
-            }
+            Weights::Int8(p) => kernels::linear_i8(&x[..m * k], m, p, &mut out[..m * n], post),
             Weights::F32(w, b) => {
                 for row in out[..m * n].chunks_exact_mut(n) {
                     row.copy_from_slice(b);
@@ -79,6 +77,13 @@ impl Linear {
                             gemm::Parallelism::None
                         },
                     );
+                }
+                match post {
+                    Post::None => {}
+                    Post::Gelu => kernels::gelu(&mut out[..m * n]),
+                    Post::AddNorm { x, g, b, eps } => {
+                        kernels::add_layer_norm(&mut x[..m * n], &out[..m * n], g, b, eps)
+                    }
                 }
             }
         }
@@ -401,7 +406,6 @@ impl FastBert {
         let mut ctx = vec![0f32; total * h];
         let mut tmp = vec![0f32; total * h];
         let mut mid = vec![0f32; total * self.ffn];
-        let mut q = QuantRows::new();
         let d = h / self.heads;
         let scale = 1.0 / (d as f32).sqrt();
         let tasks: Vec<(usize, usize, usize)> = seqs
@@ -410,7 +414,7 @@ impl FastBert {
             .flat_map(|(s, &st)| (0..self.heads).map(move |hd| (st, s.len(), hd)))
             .collect();
         for layer in &self.layers {
-            layer.qkv.apply(&x, total, &mut qkv, &mut q);
+            layer.qkv.apply(&x, total, &mut qkv, Post::None);
             let ctx_ptr = SendPtr(ctx.as_mut_ptr());
             let qkv_ref = &qkv;
             tasks.par_iter().for_each_init(
@@ -444,12 +448,22 @@ impl FastBert {
                     }
                 },
             );
-            layer.out.apply(&ctx, total, &mut tmp, &mut q);
-            kernels::add_layer_norm(&mut x, &tmp, &layer.ln1.0, &layer.ln1.1, self.eps);
-            layer.up.apply(&x, total, &mut mid, &mut q);
-            kernels::gelu(&mut mid);
-            layer.down.apply(&mid, total, &mut tmp, &mut q);
-            kernels::add_layer_norm(&mut x, &tmp, &layer.ln2.0, &layer.ln2.1, self.eps);
+            let eps = self.eps;
+            let post = Post::AddNorm {
+                x: &mut x,
+                g: &layer.ln1.0,
+                b: &layer.ln1.1,
+                eps,
+            };
+            layer.out.apply(&ctx, total, &mut tmp, post);
+            layer.up.apply(&x, total, &mut mid, Post::Gelu);
+            let post = Post::AddNorm {
+                x: &mut x,
+                g: &layer.ln2.0,
+                b: &layer.ln2.1,
+                eps,
+            };
+            layer.down.apply(&mid, total, &mut tmp, post);
         }
         Ok(x)
     }

@@ -1,9 +1,14 @@
 //! CPU kernels for the fast encoder path: an int8 GEMM (weights quantised per output channel at
-//! load, activations per row at run time) with AVX-512 VNNI, AVX2 and portable paths chosen at
-//! run time, and the f32 element-wise work of a BERT layer (GELU, softmax, LayerNorm) written so
-//! that the compiler vectorises it under the detected instruction set.
+//! load, activations per row at run time) with AVX-512 VNNI, AVX-VNNI, AVX2, NEON (with or
+//! without the dot-product extension) and portable paths chosen at run time, and the f32
+//! element-wise work of a BERT layer (GELU, softmax, LayerNorm) written so that the compiler
+//! vectorises it under the detected instruction set.
 //!
-//! Every int8 path computes the same integer sums, so results do not depend on the machine.
+//! Every int8 path computes the same integer sums (the tests check each path this machine can
+//! run against the portable loops), so results do not depend on the machine. The activations
+//! are u8 with a zero point; the paths whose multiply takes two signed bytes (NEON `sdot`) or
+//! whose 16-bit pair sums could saturate (AVX2 `vpmaddubsw`) work on `a − 128` instead and add
+//! `128 · Σw` back, which is exact.
 
 // The erfc fit's published coefficients are kept as printed.
 #![allow(clippy::excessive_precision)]
@@ -13,50 +18,116 @@ use rayon::prelude::*;
 /// Which instruction set the kernels use on this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isa {
+    /// `vpdpbusd` on 512-bit registers.
     Avx512Vnni,
+    /// `vpdpbusd` on 256-bit registers (VEX encoding: Alder Lake and later, Zen 5).
+    AvxVnni,
+    /// `vpmaddubsw` + `vpmaddwd` on 256-bit registers.
     Avx2,
+    /// AArch64 `sdot` (the dot-product extension, Armv8.2 and later).
+    NeonDot,
+    /// AArch64 `smull` + `sadalp` (every Armv8 core).
+    Neon,
     Scalar,
 }
 
 impl Isa {
+    pub const ALL: [Isa; 6] = [
+        Isa::Avx512Vnni,
+        Isa::AvxVnni,
+        Isa::Avx2,
+        Isa::NeonDot,
+        Isa::Neon,
+        Isa::Scalar,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Isa::Avx512Vnni => "avx512-vnni",
+            Isa::AvxVnni => "avx-vnni",
             Isa::Avx2 => "avx2",
+            Isa::NeonDot => "neon-dotprod",
+            Isa::Neon => "neon",
             Isa::Scalar => "scalar",
         }
     }
+
+    /// Accepts the names above, with `_` for `-` or without the dash.
+    pub fn parse(s: &str) -> Option<Isa> {
+        let key: String = s
+            .chars()
+            .filter(|c| *c != '-' && *c != '_')
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        Isa::ALL
+            .into_iter()
+            .find(|i| i.name().replace('-', "") == key)
+    }
+
+    /// Whether this CPU can run the path.
+    pub fn supported(self) -> bool {
+        match self {
+            Isa::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512Vnni => {
+                is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx512bw")
+                    && is_x86_feature_detected!("avx512vnni")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Isa::AvxVnni => {
+                is_x86_feature_detected!("avxvnni")
+                    && is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            #[cfg(target_arch = "aarch64")]
+            Isa::NeonDot => {
+                std::arch::is_aarch64_feature_detected!("neon")
+                    && std::arch::is_aarch64_feature_detected!("dotprod")
+            }
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
 }
 
-/// The best instruction set available (BANTIN_ISA=scalar|avx2 forces a lower one).
+/// Every path this CPU can run, best first (the scalar reference last).
+pub fn available() -> Vec<Isa> {
+    Isa::ALL.into_iter().filter(|i| i.supported()).collect()
+}
+
+/// The best instruction set available; `BANTIN_ISA` (a name from [`Isa::name`]) forces another
+/// one this CPU supports.
 pub fn detect() -> Isa {
     static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
     *ISA.get_or_init(|| {
-        let forced = std::env::var("BANTIN_ISA").unwrap_or_default();
-        let best = best_isa();
-        match forced.as_str() {
-            "scalar" => Isa::Scalar,
-            "avx2" if best != Isa::Scalar => Isa::Avx2,
+        let best = available()[0];
+        match std::env::var("BANTIN_ISA") {
+            Ok(v) if !v.is_empty() && v != "auto" => match Isa::parse(&v) {
+                Some(isa) if isa.supported() => isa,
+                // An override that cannot be honoured must not pass silently: benchmarks
+                // labelled with it would measure another path.
+                _ => {
+                    eprintln!(
+                        "warning: BANTIN_ISA={v} is not an instruction set this CPU can run \
+                         (available: {}); using {}",
+                        available()
+                            .iter()
+                            .map(|i| i.name())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        best.name()
+                    );
+                    best
+                }
+            },
             _ => best,
         }
     })
-}
-
-#[allow(unreachable_code)]
-fn best_isa() -> Isa {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512bw")
-            && is_x86_feature_detected!("avx512vnni")
-        {
-            return Isa::Avx512Vnni;
-        }
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            return Isa::Avx2;
-        }
-    }
-    Isa::Scalar
 }
 
 /// A weight matrix `[n, k]` (PyTorch `Linear` layout) quantised to i8 per output channel and
@@ -158,6 +229,23 @@ impl QuantRows {
                 }
             });
     }
+
+    /// As [`QuantRows::quantize_with`], on the calling thread (for one tile of a fused GEMM).
+    pub fn quantize_serial(&mut self, isa: Isa, x: &[f32], m: usize, k: usize) {
+        let kp = k.div_ceil(4) * 4;
+        self.m = m;
+        self.kp = kp;
+        self.data.resize(m * kp, 0);
+        self.scale.resize(m, 0.0);
+        self.zero.resize(m, 0);
+        for r in 0..m {
+            let d = &mut self.data[r * kp..(r + 1) * kp];
+            let (sc, zp) = quantize_row(isa, &x[r * k..(r + 1) * k], &mut d[..k]);
+            d[k..].fill(zp as u8);
+            self.scale[r] = sc;
+            self.zero[r] = zp;
+        }
+    }
 }
 
 impl Default for QuantRows {
@@ -171,8 +259,8 @@ fn quantize_row(isa: Isa, row: &[f32], out: &mut [u8]) -> (f32, i32) {
     match isa {
         // SAFETY: the features were detected at run time.
         Isa::Avx512Vnni => return unsafe { quantize_row_avx512(row, out) },
-        Isa::Avx2 => return unsafe { quantize_row_avx2(row, out) },
-        Isa::Scalar => {}
+        Isa::AvxVnni | Isa::Avx2 => return unsafe { quantize_row_avx2(row, out) },
+        _ => {}
     }
     let _ = isa;
     let (lo, hi) = row
@@ -270,11 +358,9 @@ unsafe fn quantize_row_avx2(row: &[f32], out: &mut [u8]) -> (f32, i32) {
         let v = _mm256_fmadd_ps(_mm256_loadu_ps(p.add(i)), inv, z);
         let v = _mm256_min_ps(_mm256_max_ps(v, zero), top);
         let q = _mm256_cvtps_epi32(v);
-        let mut t = [0i32; 8];
-        _mm256_storeu_si256(t.as_mut_ptr() as *mut _, q);
-        for (o, &q) in out[i..i + 8].iter_mut().zip(&t) {
-            *o = q as u8;
-        }
+        // Already in [0, 255]: the saturating packs only narrow.
+        let w = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256::<1>(q));
+        _mm_storel_epi64(out.as_mut_ptr().add(i) as *mut _, _mm_packus_epi16(w, w));
         i += 8;
     }
     let inv = 1.0 / scale;
@@ -306,41 +392,98 @@ pub fn gemm_i8_with(isa: Isa, a: &QuantRows, w: &PackedI8, out: &mut [f32]) {
         });
 }
 
-/// One tile of rows `r0..r0+rows`, all output columns.
-fn tile(isa: Isa, a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512Vnni {
-        // SAFETY: the features were detected at run time; the pointers stay inside the buffers.
-        unsafe { vnni::tile(a, w, r0, rows, out) };
-        return;
-    }
-    let mut acc = vec![0i32; rows * w.np];
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        Isa::Avx2 => unsafe { avx2::tile(a, w, r0, rows, &mut acc) },
-        _ => scalar_tile(a, w, r0, rows, &mut acc),
-    }
-    dequant(a, w, r0, rows, &acc, out);
+/// What a fused GEMM does to each finished tile of rows while it is still in cache.
+pub enum Post<'a> {
+    None,
+    /// Exact GELU in place.
+    Gelu,
+    /// `x = LayerNorm(x + out)` on the tile's rows of `x` (`[m, n]`).
+    AddNorm {
+        x: &'a mut [f32],
+        g: &'a [f32],
+        b: &'a [f32],
+        eps: f32,
+    },
 }
 
-fn dequant(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, acc: &[i32], out: &mut [f32]) {
-    for r in 0..rows {
-        let (sa, za) = (a.scale[r0 + r], a.zero[r0 + r]);
-        let accr = &acc[r * w.np..r * w.np + w.n];
-        let o = &mut out[r * w.n..(r + 1) * w.n];
-        for c in 0..w.n {
-            // mul_add: the same single rounding as the AVX-512 epilogue.
-            o[c] = ((accr[c] - za * w.colsum[c]) as f32).mul_add(sa * w.scale[c], w.bias[c]);
+/// `out[m, n] = x[m, k] · wᵀ + bias`, then `post`, in one parallel pass: each task quantises its
+/// own rows, multiplies them by all of `w` and finishes them, so a `Linear` costs one rayon
+/// barrier instead of three (quantise, multiply, element-wise op).
+pub fn linear_i8(x: &[f32], m: usize, w: &PackedI8, out: &mut [f32], post: Post) {
+    linear_i8_with(detect(), x, m, w, out, post)
+}
+
+pub fn linear_i8_with(isa: Isa, x: &[f32], m: usize, w: &PackedI8, out: &mut [f32], post: Post) {
+    let (k, n) = (w.k, w.n);
+    assert!(x.len() >= m * k && out.len() >= m * n);
+    let run = |q: &mut QuantRows, t: usize, o: &mut [f32]| {
+        let rows = o.len() / n;
+        let r0 = t * ROW_TILE;
+        q.quantize_serial(isa, &x[r0 * k..(r0 + rows) * k], rows, k);
+        tile(isa, q, w, 0, rows, o);
+    };
+    let out = &mut out[..m * n];
+    match post {
+        Post::AddNorm { x: dst, g, b, eps } => {
+            assert!(dst.len() >= m * n && g.len() == n);
+            out.par_chunks_mut(ROW_TILE * n)
+                .zip(dst[..m * n].par_chunks_mut(ROW_TILE * n))
+                .enumerate()
+                .for_each_init(QuantRows::new, |q, (t, (o, d))| {
+                    run(q, t, o);
+                    add_layer_norm_chunk(d, o, g, b, eps);
+                });
+        }
+        post => {
+            let gelu = matches!(post, Post::Gelu);
+            out.par_chunks_mut(ROW_TILE * n).enumerate().for_each_init(
+                QuantRows::new,
+                |q, (t, o)| {
+                    run(q, t, o);
+                    if gelu {
+                        gelu_chunk(o);
+                    }
+                },
+            );
         }
     }
 }
 
-/// Portable reference: the same integer sums as the SIMD paths.
-fn scalar_tile(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, acc: &mut [i32]) {
+/// Rows `r0..r0+rows` of `a` times all of `w`, dequantised into `out` (`rows × n`).
+fn tile(isa: Isa, a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, out: &mut [f32]) {
+    assert_eq!(a.kp, w.kp, "inner dimensions");
+    assert!(r0 + rows <= a.m && out.len() >= rows * w.n);
+    match isa {
+        // SAFETY (all arms): the features were detected at run time (callers pass an `Isa`
+        // from `detect`/`available`, whose `supported` checked them); the kernels stay inside
+        // the buffers whose sizes are asserted above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512Vnni => unsafe { vnni::tile(a, w, r0, rows, out) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::AvxVnni => unsafe { avxvnni::tile(a, w, r0, rows, out) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { avx2::tile(a, w, r0, rows, out) },
+        #[cfg(target_arch = "aarch64")]
+        Isa::NeonDot => unsafe { neon::tile_dot(a, w, r0, rows, out) },
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon::tile_mull(a, w, r0, rows, out) },
+        _ => scalar_tile(a, w, r0, rows, out),
+    }
+}
+
+/// The epilogue every path shares: `(Σ a·w − zero·Σw) · scale_a · scale_w + bias`, one
+/// rounding (`mul_add`), so that equal integer sums give bit-equal outputs.
+#[inline(always)]
+fn dequant_one(sum: i32, za: i32, colsum: i32, sa: f32, sw: f32, bias: f32) -> f32 {
+    ((sum - za * colsum) as f32).mul_add(sa * sw, bias)
+}
+
+/// Portable reference: the plain sums of u8 × i8 products.
+fn scalar_tile(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, out: &mut [f32]) {
     let kq = w.kp / 4;
     for r in 0..rows {
         let ar = &a.data[(r0 + r) * a.kp..(r0 + r + 1) * a.kp];
+        let (sa, za) = (a.scale[r0 + r], a.zero[r0 + r]);
         for blk in 0..w.np / 16 {
             let b = &w.data[blk * kq * 64..(blk + 1) * kq * 64];
             let mut s = [0i32; 16];
@@ -353,7 +496,12 @@ fn scalar_tile(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, acc: &mut [i
                     }
                 }
             }
-            acc[r * w.np + blk * 16..r * w.np + blk * 16 + 16].copy_from_slice(&s);
+            for (lane, &sum) in s.iter().enumerate() {
+                let c = blk * 16 + lane;
+                if c < w.n {
+                    out[r * w.n + c] = dequant_one(sum, za, w.colsum[c], sa, w.scale[c], w.bias[c]);
+                }
+            }
         }
     }
 }
@@ -366,7 +514,7 @@ mod vnni {
     const MR: usize = 6;
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    pub unsafe fn tile(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, acc: &mut [f32]) {
+    pub unsafe fn tile(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, out: &mut [f32]) {
         let blocks = w.np / 16;
         let mut blk = 0;
         while blk < blocks {
@@ -375,17 +523,17 @@ mod vnni {
             while r < rows {
                 let mr = (rows - r).min(MR);
                 match (mr, nv) {
-                    (6, 4) => micro::<6, 4>(a, w, r0 + r, blk, acc, r),
-                    (5, 4) => micro::<5, 4>(a, w, r0 + r, blk, acc, r),
-                    (4, 4) => micro::<4, 4>(a, w, r0 + r, blk, acc, r),
-                    (3, 4) => micro::<3, 4>(a, w, r0 + r, blk, acc, r),
-                    (2, 4) => micro::<2, 4>(a, w, r0 + r, blk, acc, r),
-                    (1, 4) => micro::<1, 4>(a, w, r0 + r, blk, acc, r),
+                    (6, 4) => micro::<6, 4>(a, w, r0 + r, blk, out, r),
+                    (5, 4) => micro::<5, 4>(a, w, r0 + r, blk, out, r),
+                    (4, 4) => micro::<4, 4>(a, w, r0 + r, blk, out, r),
+                    (3, 4) => micro::<3, 4>(a, w, r0 + r, blk, out, r),
+                    (2, 4) => micro::<2, 4>(a, w, r0 + r, blk, out, r),
+                    (1, 4) => micro::<1, 4>(a, w, r0 + r, blk, out, r),
                     (_, _) => {
                         // Column tail: one block of 16 at a time, one row at a time.
                         for rr in 0..mr {
                             for b in 0..nv {
-                                micro::<1, 1>(a, w, r0 + r + rr, blk + b, acc, r + rr);
+                                micro::<1, 1>(a, w, r0 + r + rr, blk + b, out, r + rr);
                             }
                         }
                     }
@@ -402,8 +550,8 @@ mod vnni {
         w: &PackedI8,
         row: usize,
         blk: usize,
-        acc: &mut [f32],
-        acc_row: usize,
+        out: &mut [f32],
+        out_row: usize,
     ) {
         let kq = w.kp / 4;
         let bstride = kq * 64;
@@ -440,73 +588,399 @@ mod vnni {
                 let ws = _mm512_maskz_loadu_ps(mask, w.scale.as_ptr().add(col));
                 let b = _mm512_maskz_loadu_ps(mask, w.bias.as_ptr().add(col));
                 let f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_mul_ps(sa, ws), b);
-                let dst = acc.as_mut_ptr().add((acc_row + i) * w.n + col);
+                let dst = out.as_mut_ptr().add((out_row + i) * w.n + col);
                 _mm512_mask_storeu_ps(dst, mask, f);
             }
         }
     }
 }
 
+/// The 256-bit epilogue shared by the AVX-VNNI and AVX2 kernels: two registers of 8 sums for
+/// the 16 outputs of block `blk`, already corrected by `−zero·colsum` through `zc` (the factor
+/// that multiplies colsum: `−zero`, or `128 − zero` where the kernel summed `a − 128`).
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
-    //! No VNNI: u8 and i8 widened to i16, `vpmaddwd` (no saturation, unlike `vpmaddubsw`).
-    use super::{PackedI8, QuantRows};
+#[inline(always)]
+unsafe fn store_block_256(
+    sums: [std::arch::x86_64::__m256i; 2],
+    zc: i32,
+    sa: f32,
+    w: &PackedI8,
+    blk: usize,
+    dst: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    let col = blk * 16;
+    let mut tmp = [0f32; 16];
+    let sa = _mm256_set1_ps(sa);
+    let zc = _mm256_set1_epi32(zc);
+    // The scale and bias vectors are n long: read the last partial block through a copy.
+    let left = w.n - col;
+    let (mut ws, mut bs) = ([0f32; 16], [0f32; 16]);
+    let (wsp, bsp) = if left >= 16 {
+        (w.scale.as_ptr().add(col), w.bias.as_ptr().add(col))
+    } else {
+        ws[..left].copy_from_slice(&w.scale[col..]);
+        bs[..left].copy_from_slice(&w.bias[col..]);
+        (ws.as_ptr(), bs.as_ptr())
+    };
+    for (h, s) in sums.iter().enumerate() {
+        let cs = _mm256_loadu_si256(w.colsum.as_ptr().add(col + 8 * h) as *const _);
+        let v = _mm256_add_epi32(*s, _mm256_mullo_epi32(zc, cs));
+        let f = _mm256_fmadd_ps(
+            _mm256_cvtepi32_ps(v),
+            _mm256_mul_ps(sa, _mm256_loadu_ps(wsp.add(8 * h))),
+            _mm256_loadu_ps(bsp.add(8 * h)),
+        );
+        if left >= 16 {
+            _mm256_storeu_ps(dst.as_mut_ptr().add(col + 8 * h), f);
+        } else {
+            _mm256_storeu_ps(tmp.as_mut_ptr().add(8 * h), f);
+        }
+    }
+    if left < 16 {
+        dst[col..col + left].copy_from_slice(&tmp[..left]);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avxvnni {
+    //! `vpdpbusd` on 256-bit registers: u8 × i8 with 32-bit sums, like AVX-512 VNNI at half
+    //! the width, for CPUs that have AVX-VNNI but not AVX-512.
+    use super::{store_block_256, PackedI8, QuantRows};
     use std::arch::x86_64::*;
 
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn tile(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, acc: &mut [i32]) {
-        let blocks = w.np / 16;
-        for blk in 0..blocks {
-            // Half a block (8 outputs) at a time.
-            for half in 0..2 {
-                let mut r = 0;
-                while r < rows {
-                    let mr = (rows - r).min(4);
-                    match mr {
-                        4 => micro::<4>(a, w, r0 + r, blk, half, acc, r),
-                        3 => micro::<3>(a, w, r0 + r, blk, half, acc, r),
-                        2 => micro::<2>(a, w, r0 + r, blk, half, acc, r),
-                        _ => micro::<1>(a, w, r0 + r, blk, half, acc, r),
-                    }
-                    r += mr;
+    #[target_feature(enable = "avx2,fma,avxvnni")]
+    pub unsafe fn tile(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, out: &mut [f32]) {
+        for blk in 0..w.np / 16 {
+            let mut r = 0;
+            while r < rows {
+                let mr = (rows - r).min(6);
+                match mr {
+                    6 => micro::<6>(a, w, r0 + r, blk, out, r),
+                    5 => micro::<5>(a, w, r0 + r, blk, out, r),
+                    4 => micro::<4>(a, w, r0 + r, blk, out, r),
+                    3 => micro::<3>(a, w, r0 + r, blk, out, r),
+                    2 => micro::<2>(a, w, r0 + r, blk, out, r),
+                    _ => micro::<1>(a, w, r0 + r, blk, out, r),
                 }
+                r += mr;
             }
         }
     }
 
+    /// `R` rows × 16 outputs: 2R accumulators, 2 weight registers, 1 broadcast.
     #[inline(always)]
     unsafe fn micro<const R: usize>(
         a: &QuantRows,
         w: &PackedI8,
         row: usize,
         blk: usize,
-        half: usize,
-        acc: &mut [i32],
-        acc_row: usize,
+        out: &mut [f32],
+        out_row: usize,
     ) {
         let kq = w.kp / 4;
-        let bp = w.data.as_ptr().add(blk * kq * 64 + half * 32);
+        let bp = w.data.as_ptr().add(blk * kq * 64);
         let ap = a.data.as_ptr().add(row * a.kp);
-        // Lanes: [out0 (k0,k1), out0 (k2,k3), out1 (k0,k1), ...]: 4 outputs per register.
         let mut c = [[_mm256_setzero_si256(); 2]; R];
         for g in 0..kq {
-            let b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(bp.add(g * 64) as *const _));
-            let b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(bp.add(g * 64 + 16) as *const _));
+            let b0 = _mm256_loadu_si256(bp.add(g * 64) as *const _);
+            let b1 = _mm256_loadu_si256(bp.add(g * 64 + 32) as *const _);
             for (i, ci) in c.iter_mut().enumerate() {
-                let x = (ap.add(i * a.kp + g * 4) as *const i32).read_unaligned();
-                let av = _mm256_cvtepu8_epi16(_mm_set1_epi32(x));
-                ci[0] = _mm256_add_epi32(ci[0], _mm256_madd_epi16(av, b0));
-                ci[1] = _mm256_add_epi32(ci[1], _mm256_madd_epi16(av, b1));
+                let av =
+                    _mm256_set1_epi32((ap.add(i * a.kp + g * 4) as *const i32).read_unaligned());
+                ci[0] = _mm256_dpbusd_avx_epi32(ci[0], av, b0);
+                ci[1] = _mm256_dpbusd_avx_epi32(ci[1], av, b1);
             }
         }
         for (i, ci) in c.iter().enumerate() {
-            let mut t = [0i32; 16];
-            _mm256_storeu_si256(t.as_mut_ptr() as *mut _, ci[0]);
-            _mm256_storeu_si256(t.as_mut_ptr().add(8) as *mut _, ci[1]);
-            let dst = &mut acc[(acc_row + i) * w.np + blk * 16 + half * 8..][..8];
-            for (o, d) in dst.iter_mut().enumerate() {
-                *d = t[2 * o] + t[2 * o + 1];
+            let dst = &mut out[(out_row + i) * w.n..(out_row + i + 1) * w.n];
+            store_block_256(*ci, -a.zero[row + i], a.scale[row + i], w, blk, dst);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! No VNNI: `vpmaddubsw` (u8 × i8, adjacent pairs summed to i16) then `vpmaddwd` with ones
+    //! (i16 pairs to i32). A u8 activation up to 255 times a weight up to ±127 could saturate
+    //! the i16 pair sum, so the kernel multiplies `a − 128` (in [−128, 127]) instead, with the
+    //! sign moved onto the weight: `|a − 128| · (sign(a − 128) · w)`; each pair sum is then at
+    //! most 2 · 128 · 127 = 32,512 < 32,767, and `128 · Σw` is added back in the epilogue.
+    use super::{store_block_256, PackedI8, QuantRows};
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn tile(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, out: &mut [f32]) {
+        // The tile's activations once as `a − 128` (the sign source) and `|a − 128|` (the
+        // unsigned factor), so that the inner loop only broadcasts them.
+        let kp = a.kp;
+        let src = &a.data[r0 * kp..(r0 + rows) * kp];
+        let mut sgn = vec![0u8; src.len()];
+        let mut mag = vec![0u8; src.len()];
+        let flip = _mm256_set1_epi8(-128);
+        let full = src.len() / 32 * 32;
+        let mut i = 0;
+        while i < full {
+            let s = _mm256_xor_si256(_mm256_loadu_si256(src.as_ptr().add(i) as *const _), flip);
+            _mm256_storeu_si256(sgn.as_mut_ptr().add(i) as *mut _, s);
+            _mm256_storeu_si256(mag.as_mut_ptr().add(i) as *mut _, _mm256_abs_epi8(s));
+            i += 32;
+        }
+        for i in full..src.len() {
+            let s = (src[i] ^ 0x80) as i8;
+            sgn[i] = s as u8;
+            mag[i] = s.unsigned_abs();
+        }
+        for blk in 0..w.np / 16 {
+            let mut r = 0;
+            while r < rows {
+                let mr = (rows - r).min(4);
+                let (s, m) = (&sgn[r * kp..], &mag[r * kp..]);
+                match mr {
+                    4 => micro::<4>(s, m, kp, a, w, r0 + r, blk, out, r),
+                    3 => micro::<3>(s, m, kp, a, w, r0 + r, blk, out, r),
+                    2 => micro::<2>(s, m, kp, a, w, r0 + r, blk, out, r),
+                    _ => micro::<1>(s, m, kp, a, w, r0 + r, blk, out, r),
+                }
+                r += mr;
             }
+        }
+    }
+
+    /// `R` rows × 16 outputs (two registers of 8 outputs × 4 k each). Per row and k-group:
+    /// two broadcasts (loads only), then for each weight register `vpsignb`, `vpmaddubsw`,
+    /// `vpmaddwd` and `vpaddd`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn micro<const R: usize>(
+        sgn: &[u8],
+        mag: &[u8],
+        kp: usize,
+        a: &QuantRows,
+        w: &PackedI8,
+        row: usize,
+        blk: usize,
+        out: &mut [f32],
+        out_row: usize,
+    ) {
+        let kq = w.kp / 4;
+        let bp = w.data.as_ptr().add(blk * kq * 64);
+        let (sp, mp) = (sgn.as_ptr(), mag.as_ptr());
+        let ones = _mm256_set1_epi16(1);
+        let mut c = [[_mm256_setzero_si256(); 2]; R];
+        // vbroadcastss from memory is a pure load (no shuffle port), unlike vpbroadcastd from
+        // a register.
+        let bcast = |p: *const u8| _mm256_castps_si256(_mm256_broadcast_ss(&*(p as *const f32)));
+        for g in 0..kq {
+            let b0 = _mm256_loadu_si256(bp.add(g * 64) as *const _);
+            let b1 = _mm256_loadu_si256(bp.add(g * 64 + 32) as *const _);
+            for (i, ci) in c.iter_mut().enumerate() {
+                let s = bcast(sp.add(i * kp + g * 4));
+                let m = bcast(mp.add(i * kp + g * 4));
+                let p0 = _mm256_maddubs_epi16(m, _mm256_sign_epi8(b0, s));
+                let p1 = _mm256_maddubs_epi16(m, _mm256_sign_epi8(b1, s));
+                ci[0] = _mm256_add_epi32(ci[0], _mm256_madd_epi16(p0, ones));
+                ci[1] = _mm256_add_epi32(ci[1], _mm256_madd_epi16(p1, ones));
+            }
+        }
+        for (i, ci) in c.iter().enumerate() {
+            let dst = &mut out[(out_row + i) * w.n..(out_row + i + 1) * w.n];
+            store_block_256(*ci, 128 - a.zero[row + i], a.scale[row + i], w, blk, dst);
+        }
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod neon {
+    //! NEON multiplies two signed bytes (`sdot`, `smull`), so the kernels take `a − 128` (the
+    //! u8 activation with its top bit flipped) and add `128 · Σw` back in the epilogue.
+    //! Weights are read in the same `[16 outputs][4 k]` blocks as on x86: one 16-byte register
+    //! holds 4 k of 4 outputs.
+    use super::{dequant_one, PackedI8, QuantRows};
+    use std::arch::aarch64::*;
+    use std::arch::asm;
+
+    /// `acc[o] += Σ_q w[4o + q] · a[4L + q]`: `sdot` by element. The intrinsic is not stable
+    /// in Rust yet, hence the one instruction of assembly.
+    macro_rules! sdot_lane {
+        ($acc:expr, $w:expr, $a:expr, $lane:literal) => {
+            asm!(
+                concat!("sdot {0:v}.4s, {1:v}.16b, {2:v}.4b[", $lane, "]"),
+                inout(vreg) $acc,
+                in(vreg) $w,
+                in(vreg) $a,
+                options(pure, nomem, nostack, preserves_flags)
+            )
+        };
+    }
+
+    /// Writes the 16 sums of block `blk` for one row: `sums` are over `a − 128`.
+    #[inline(always)]
+    fn finish(
+        sums: &[i32; 16],
+        a: &QuantRows,
+        row: usize,
+        w: &PackedI8,
+        blk: usize,
+        dst: &mut [f32],
+    ) {
+        let (sa, za) = (a.scale[row], a.zero[row]);
+        for (lane, &s) in sums.iter().enumerate() {
+            let c = blk * 16 + lane;
+            if c < w.n {
+                // Σ a·w = Σ (a − 128)·w + 128·Σw, exactly (i32 cannot overflow here:
+                // |Σ| ≤ k · 255 · 127).
+                let sum = s + 128 * w.colsum[c];
+                dst[c] = dequant_one(sum, za, w.colsum[c], sa, w.scale[c], w.bias[c]);
+            }
+        }
+    }
+
+    #[target_feature(enable = "neon,dotprod")]
+    pub unsafe fn tile_dot(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, out: &mut [f32]) {
+        for blk in 0..w.np / 16 {
+            let mut r = 0;
+            while r < rows {
+                let mr = (rows - r).min(4);
+                match mr {
+                    4 => micro_dot::<4>(a, w, r0 + r, blk, out, r),
+                    3 => micro_dot::<3>(a, w, r0 + r, blk, out, r),
+                    2 => micro_dot::<2>(a, w, r0 + r, blk, out, r),
+                    _ => micro_dot::<1>(a, w, r0 + r, blk, out, r),
+                }
+                r += mr;
+            }
+        }
+    }
+
+    /// `R` rows × 16 outputs: 4R accumulators (4 outputs each), 4 weight registers, and one
+    /// 16-byte activation register per row that feeds four k-groups through `sdot`'s lanes.
+    #[inline(always)]
+    unsafe fn micro_dot<const R: usize>(
+        a: &QuantRows,
+        w: &PackedI8,
+        row: usize,
+        blk: usize,
+        out: &mut [f32],
+        out_row: usize,
+    ) {
+        let kq = w.kp / 4;
+        let bp = w.data.as_ptr().add(blk * kq * 64);
+        let ap = a.data.as_ptr().add(row * a.kp);
+        let flip = vdupq_n_u8(0x80);
+        let mut c = [[vdupq_n_s32(0); 4]; R];
+        let mut g = 0;
+        while g + 4 <= kq {
+            let mut av = [vdupq_n_s8(0); R];
+            for (i, v) in av.iter_mut().enumerate() {
+                *v = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(ap.add(i * a.kp + g * 4)), flip));
+            }
+            macro_rules! step {
+                ($lane:literal) => {
+                    let gg = g + $lane;
+                    let b = [
+                        vld1q_s8(bp.add(gg * 64)),
+                        vld1q_s8(bp.add(gg * 64 + 16)),
+                        vld1q_s8(bp.add(gg * 64 + 32)),
+                        vld1q_s8(bp.add(gg * 64 + 48)),
+                    ];
+                    for i in 0..R {
+                        for j in 0..4 {
+                            sdot_lane!(c[i][j], b[j], av[i], $lane);
+                        }
+                    }
+                };
+            }
+            step!(0);
+            step!(1);
+            step!(2);
+            step!(3);
+            g += 4;
+        }
+        while g < kq {
+            let b = [
+                vld1q_s8(bp.add(g * 64)),
+                vld1q_s8(bp.add(g * 64 + 16)),
+                vld1q_s8(bp.add(g * 64 + 32)),
+                vld1q_s8(bp.add(g * 64 + 48)),
+            ];
+            for i in 0..R {
+                let x = (ap.add(i * a.kp + g * 4) as *const u32).read_unaligned();
+                let v = vreinterpretq_s8_u8(veorq_u8(vreinterpretq_u8_u32(vdupq_n_u32(x)), flip));
+                for j in 0..4 {
+                    sdot_lane!(c[i][j], b[j], v, 0);
+                }
+            }
+            g += 1;
+        }
+        for (i, ci) in c.iter().enumerate() {
+            let mut s = [0i32; 16];
+            for (j, v) in ci.iter().enumerate() {
+                vst1q_s32(s.as_mut_ptr().add(4 * j), *v);
+            }
+            let dst = &mut out[(out_row + i) * w.n..(out_row + i + 1) * w.n];
+            finish(&s, a, row + i, w, blk, dst);
+        }
+    }
+
+    #[target_feature(enable = "neon")]
+    pub unsafe fn tile_mull(a: &QuantRows, w: &PackedI8, r0: usize, rows: usize, out: &mut [f32]) {
+        for blk in 0..w.np / 16 {
+            let mut r = 0;
+            while r < rows {
+                let mr = (rows - r).min(2);
+                match mr {
+                    2 => micro_mull::<2>(a, w, r0 + r, blk, out, r),
+                    _ => micro_mull::<1>(a, w, r0 + r, blk, out, r),
+                }
+                r += mr;
+            }
+        }
+    }
+
+    /// Without `sdot`: `smull`/`smull2` (i8 × i8 → i16, exact: |product| ≤ 128 · 127) and
+    /// `sadalp` (adjacent i16 pairs added into i32 accumulators). Each weight register gives
+    /// two accumulators of [o₀(k₀+k₁), o₀(k₂+k₃), o₁(k₀+k₁), o₁(k₂+k₃)] and their `addp` is
+    /// the 4 outputs' sums.
+    #[inline(always)]
+    unsafe fn micro_mull<const R: usize>(
+        a: &QuantRows,
+        w: &PackedI8,
+        row: usize,
+        blk: usize,
+        out: &mut [f32],
+        out_row: usize,
+    ) {
+        let kq = w.kp / 4;
+        let bp = w.data.as_ptr().add(blk * kq * 64);
+        let ap = a.data.as_ptr().add(row * a.kp);
+        let flip = vdupq_n_u8(0x80);
+        let mut lo = [[vdupq_n_s32(0); 4]; R];
+        let mut hi = [[vdupq_n_s32(0); 4]; R];
+        for g in 0..kq {
+            let b = [
+                vld1q_s8(bp.add(g * 64)),
+                vld1q_s8(bp.add(g * 64 + 16)),
+                vld1q_s8(bp.add(g * 64 + 32)),
+                vld1q_s8(bp.add(g * 64 + 48)),
+            ];
+            for i in 0..R {
+                let x = (ap.add(i * a.kp + g * 4) as *const u32).read_unaligned();
+                let v = vreinterpretq_s8_u8(veorq_u8(vreinterpretq_u8_u32(vdupq_n_u32(x)), flip));
+                let vl = vget_low_s8(v);
+                for j in 0..4 {
+                    lo[i][j] = vpadalq_s16(lo[i][j], vmull_s8(vget_low_s8(b[j]), vl));
+                    hi[i][j] = vpadalq_s16(hi[i][j], vmull_high_s8(b[j], v));
+                }
+            }
+        }
+        for i in 0..R {
+            let mut s = [0i32; 16];
+            for j in 0..4 {
+                vst1q_s32(s.as_mut_ptr().add(4 * j), vpaddq_s32(lo[i][j], hi[i][j]));
+            }
+            let dst = &mut out[(out_row + i) * w.n..(out_row + i + 1) * w.n];
+            finish(&s, a, row + i, w, blk, dst);
         }
     }
 }
@@ -527,8 +1001,8 @@ macro_rules! dispatch {
                 match detect() {
                     // SAFETY: the features were detected at run time.
                     Isa::Avx512Vnni => return unsafe { v512($($arg),*) },
-                    Isa::Avx2 => return unsafe { v256($($arg),*) },
-                    Isa::Scalar => {}
+                    Isa::AvxVnni | Isa::Avx2 => return unsafe { v256($($arg),*) },
+                    _ => {}
                 }
             }
             $body($($arg),*)
@@ -594,8 +1068,8 @@ fn gelu_chunk(x: &mut [f32]) {
     match detect() {
         // SAFETY: the features were detected at run time.
         Isa::Avx512Vnni => return unsafe { simd512::gelu(x) },
-        Isa::Avx2 => return unsafe { gelu_v256(x) },
-        Isa::Scalar => {}
+        Isa::AvxVnni | Isa::Avx2 => return unsafe { gelu_v256(x) },
+        _ => {}
     }
     gelu_body(x)
 }
@@ -743,10 +1217,10 @@ pub fn attention_head(
         Isa::Avx512Vnni if (q.len() / len).is_multiple_of(16) && s.len().is_multiple_of(16) => {
             return unsafe { simd512::attention(q, k, v, out, kt, s, len, scale) }
         }
-        Isa::Avx512Vnni | Isa::Avx2 => {
+        Isa::Avx512Vnni | Isa::AvxVnni | Isa::Avx2 => {
             return unsafe { attention_v256(q, k, v, out, kt, s, len, scale) }
         }
-        Isa::Scalar => {}
+        _ => {}
     }
     attention_body(q, k, v, out, kt, s, len, scale)
 }
@@ -960,35 +1434,141 @@ mod tests {
         }
     }
 
+    /// Element-wise comparison that names the first difference instead of printing both
+    /// vectors; `tol` 0 means bit-equal.
+    fn same(got: &[f32], want: &[f32], tol: f32, what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: lengths");
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            let ok = if tol == 0.0 {
+                g.to_bits() == w.to_bits() || (*g == 0.0 && *w == 0.0)
+            } else {
+                (g - w).abs() <= tol * (1.0 + w.abs())
+            };
+            assert!(ok, "{what}: element {i} is {g}, expected {w}");
+        }
+    }
+
     fn isas() -> Vec<Isa> {
-        let mut v = vec![Isa::Scalar];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                v.push(Isa::Avx2);
-            }
-            if is_x86_feature_detected!("avx512f")
-                && is_x86_feature_detected!("avx512bw")
-                && is_x86_feature_detected!("avx512vnni")
-            {
-                v.push(Isa::Avx512Vnni);
+        let v = available();
+        eprintln!(
+            "int8 paths this CPU runs: {}",
+            v.iter().map(|i| i.name()).collect::<Vec<_>>().join(", ")
+        );
+        assert_eq!(v.last(), Some(&Isa::Scalar));
+        v
+    }
+
+    /// Shapes that exercise every tail: k not a multiple of 4 (the packing block) or of 16
+    /// (NEON's four k-groups per activation load), n not a multiple of 16 or of 64 (AVX-512's
+    /// four blocks), one row, rows not a multiple of any kernel's row block, more rows than
+    /// one parallel tile.
+    const SHAPES: &[(usize, usize, usize)] = &[
+        (1, 1, 1),
+        (1, 4, 16),
+        (1, 5, 17),
+        (2, 3, 15),
+        (7, 13, 5),
+        (5, 17, 33),
+        (6, 8, 64),
+        (4, 68, 48),
+        (25, 37, 70),
+        (50, 96, 33),
+        (30, 300, 80),
+        (13, 384, 1152),
+        (31, 1536, 80),
+    ];
+
+    #[test]
+    fn every_int8_path_gives_the_exact_integer_sums() {
+        // Integer inputs whose quantisation is the identity: each weight row spans exactly
+        // ±127 (scale 1) and each activation row exactly 255 (scale 1, zero point −lo), bias 0.
+        // The outputs are then the integer sums Σ x·w themselves, checked against i64 loops.
+        let mut rng = Lcg(11);
+        let mut int = |lo: i32, hi: i32| {
+            let u = (rng.next() + 1.0) / 2.0;
+            (lo + ((hi - lo + 1) as f32 * u) as i32).min(hi)
+        };
+        for (case, &(m, k, n)) in SHAPES.iter().enumerate() {
+            // The last pass uses the extremes: activations at 0 or 255 after quantisation and
+            // weights at ±127, the worst case for 16-bit pair sums (|a − 128| · 127 · 2).
+            for extreme in [false, true] {
+                let mut w = vec![0f32; n * k];
+                for c in 0..n {
+                    for t in 0..k {
+                        w[c * k + t] = if extreme {
+                            if int(0, 1) == 0 {
+                                -127.0
+                            } else {
+                                127.0
+                            }
+                        } else {
+                            int(-127, 127) as f32
+                        };
+                    }
+                    w[c * k + int(0, k as i32 - 1) as usize] =
+                        if c % 2 == 0 { 127.0 } else { -127.0 };
+                }
+                let mut x = vec![0f32; m * k];
+                for r in 0..m {
+                    let lo = -int(0, 255);
+                    for t in 0..k {
+                        x[r * k + t] = if extreme {
+                            (if int(0, 1) == 0 { lo } else { lo + 255 }) as f32
+                        } else {
+                            int(lo, lo + 255) as f32
+                        };
+                    }
+                    if k > 1 {
+                        let i = int(0, k as i32 - 2) as usize;
+                        x[r * k + i] = lo as f32;
+                        x[r * k + i + 1] = (lo + 255) as f32;
+                    } else {
+                        x[r * k] = 0.0;
+                    }
+                }
+                let packed = PackedI8::new(&w, n, k, vec![0.0; n]);
+                let mut q = QuantRows::new();
+                q.quantize(&x, m, k);
+                for r in 0..m {
+                    if k > 1 {
+                        assert_eq!(q.scale[r], 1.0, "case {case}");
+                    }
+                }
+                let mut want = vec![0f32; m * n];
+                for r in 0..m {
+                    for c in 0..n {
+                        let s: i64 = (0..k)
+                            .map(|t| x[r * k + t] as i64 * w[c * k + t] as i64)
+                            .sum();
+                        want[r * n + c] = s as f32;
+                    }
+                }
+                for isa in isas() {
+                    let mut out = vec![f32::NAN; m * n];
+                    gemm_i8_with(isa, &q, &packed, &mut out);
+                    same(
+                        &out,
+                        &want,
+                        0.0,
+                        &format!("{} at {m}x{k}x{n}, extreme {extreme}", isa.name()),
+                    );
+                    let mut fused = vec![f32::NAN; m * n];
+                    linear_i8_with(isa, &x, m, &packed, &mut fused, Post::None);
+                    same(
+                        &fused,
+                        &want,
+                        0.0,
+                        &format!("fused {} at {m}x{k}x{n}", isa.name()),
+                    );
+                }
             }
         }
-        v
     }
 
     #[test]
     fn int8_gemm_paths_agree_exactly_and_track_f32() {
         let mut rng = Lcg(42);
-        for &(m, k, n) in &[
-            (1, 4, 16),
-            (7, 13, 5),
-            (25, 37, 70),
-            (13, 384, 1152),
-            (50, 96, 33),
-            (6, 8, 64),
-            (31, 1536, 80),
-        ] {
+        for &(m, k, n) in SHAPES {
             let x: Vec<f32> = rng.vec(m * k).iter().map(|v| v * 3.0 + 0.5).collect();
             let w = rng.vec(n * k);
             let bias = rng.vec(n);
@@ -1002,14 +1582,19 @@ mod tests {
                 gemm_i8_with(isa, &q, &packed, &mut out);
                 outs.push((isa, out));
             }
-            for (isa, out) in &outs[1..] {
-                assert_eq!(out, &outs[0].1, "{isa:?} vs scalar at {m}x{k}x{n}");
+            let scalar = &outs.last().expect("the scalar path").1;
+            for (isa, out) in &outs {
+                same(
+                    out,
+                    scalar,
+                    0.0,
+                    &format!("{isa:?} vs scalar at {m}x{k}x{n}"),
+                );
             }
             // Quantisation error stays small relative to the output's magnitude.
-            let out = &outs[0].1;
             let rms =
                 (reference.iter().map(|v| v * v).sum::<f32>() / reference.len() as f32).sqrt();
-            let err = out
+            let err = scalar
                 .iter()
                 .zip(&reference)
                 .map(|(a, b)| (a - b).abs())
@@ -1018,7 +1603,55 @@ mod tests {
                 err < 0.05 * rms.max(1e-3) + 0.02 * (k as f32).sqrt(),
                 "{m}x{k}x{n}: err {err} rms {rms}"
             );
+            // The fused form (quantise per tile, multiply, finish) gives the same bits as the
+            // separate passes.
+            for isa in isas() {
+                let mut out = vec![0f32; m * n];
+                linear_i8_with(isa, &x, m, &packed, &mut out, Post::None);
+                same(&out, scalar, 0.0, &format!("fused {isa:?} at {m}x{k}x{n}"));
+                let mut want = scalar.clone();
+                gelu(&mut want);
+                linear_i8_with(isa, &x, m, &packed, &mut out, Post::Gelu);
+                // Vector body and scalar tail may split differently per tile: 1-ulp differences.
+                same(
+                    &out,
+                    &want,
+                    1e-6,
+                    &format!("fused GELU {isa:?} at {m}x{k}x{n}"),
+                );
+                let g = rng.vec(n);
+                let b = rng.vec(n);
+                let resid = rng.vec(m * n);
+                let mut want = resid.clone();
+                add_layer_norm(&mut want, scalar, &g, &b, 1e-12);
+                let mut got = resid.clone();
+                let post = Post::AddNorm {
+                    x: &mut got,
+                    g: &g,
+                    b: &b,
+                    eps: 1e-12,
+                };
+                linear_i8_with(isa, &x, m, &packed, &mut out, post);
+                same(
+                    &got,
+                    &want,
+                    1e-6,
+                    &format!("fused add+LayerNorm {isa:?} at {m}x{k}x{n}"),
+                );
+            }
         }
+    }
+
+    #[test]
+    fn isa_names_round_trip() {
+        for isa in Isa::ALL {
+            assert_eq!(Isa::parse(isa.name()), Some(isa));
+            assert_eq!(Isa::parse(&isa.name().replace('-', "_")), Some(isa));
+        }
+        assert_eq!(Isa::parse("AVX512VNNI"), Some(Isa::Avx512Vnni));
+        assert_eq!(Isa::parse("avx3"), None);
+        assert!(Isa::Scalar.supported());
+        assert!(available().contains(&detect()));
     }
 
     #[test]
