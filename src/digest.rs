@@ -53,7 +53,7 @@ pub struct Entry {
     pub themes: Vec<(String, String)>,
     /// The extract: sentences quoted from the article.
     pub summary: String,
-    /// The generator's summary, when it passed the checks.
+    /// The generator's summary, when it passed the gate (see `abstractive::gate`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generated: Option<String>,
     pub warnings: Vec<String>,
@@ -145,7 +145,7 @@ pub fn build(
                         generated: r
                             .abstractive
                             .as_ref()
-                            .filter(|a| a.usable)
+                            .filter(|a| a.shown == crate::abstractive::Shown::Generated)
                             .map(|a| a.text.clone()),
                         warnings: r.warnings.clone(),
                         also_reported: also,
@@ -193,10 +193,13 @@ fn generator_line(analyses: &[Analysis]) -> Option<String> {
         .filter_map(|a| a.result.abstractive.as_ref())
         .collect();
     let first = gen.first()?;
-    let usable = gen.iter().filter(|g| g.usable).count();
+    let shown = gen
+        .iter()
+        .filter(|g| g.shown == crate::abstractive::Shown::Generated)
+        .count();
     let modes: std::collections::BTreeSet<&str> = gen.iter().map(|g| g.mode.as_str()).collect();
     Some(format!(
-        "generated summaries: {} ({}), {usable} of {} passed the checks (the others show the extract)",
+        "generated summaries: {} ({}), {shown} of {} shown: they passed every check and cover the article as well as the extract (the others show the extract)",
         first.model,
         modes.into_iter().collect::<Vec<_>>().join("/"),
         gen.len()
