@@ -399,7 +399,7 @@ impl<'a> Analyzer<'a> {
             warnings.extend(warns);
             summary.map(|mut s| {
                 let extract = summary_texts.join(" ");
-                crate::abstractive::gate_with_encoder(&mut s, &self.embedder, &extract, &centroid);
+                crate::abstractive::gate_with_encoder(&mut s, self.embedder, &extract, &centroid);
                 s
             })
         });

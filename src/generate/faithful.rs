@@ -712,4 +712,37 @@ mod tests {
         assert_eq!(slash_date("2021-2025"), None);
         assert_eq!(slash_date("13/2025"), None);
     }
+
+    #[test]
+    fn a_real_article_from_the_corpus() {
+        let src = Source::new(include_str!(
+            "../../corpus/markdown/fdi-6-thang-dau-nam-2024.md"
+        ));
+        let b = |s: &str| -> Vec<(String, SpanKind)> {
+            unsupported(s, &src)
+                .into_iter()
+                .map(|s| (s.text, s.kind))
+                .collect()
+        };
+        // A faithful paraphrase: amounts, percentages, a date, a resolution and names.
+        let good = "Tính đến 30/6/2024, vốn FDI đăng ký vào Việt Nam đạt 15,19 tỷ USD, tăng 13,1% so với cùng kỳ, theo Cục Đầu tư nước ngoài. Vốn thực hiện ước đạt 10,84 tỷ USD, cao nhất trong 5 năm. Từ tháng 1/2024, thuế bổ sung theo Nghị quyết 107/2023/QH15 làm ưu đãi thuế kém hấp dẫn với nhà đầu tư Nhật Bản, Hàn Quốc.";
+        assert_eq!(b(good), vec![]);
+        assert!(spans(good).len() >= 10, "{:?}", spans(good));
+        assert_eq!(
+            b("Vốn FDI đăng ký đạt 15,9 tỷ USD, tăng 13,1%."),
+            vec![("15,9".into(), SpanKind::Amount)]
+        );
+        assert_eq!(
+            b("Vốn thực hiện tăng 8,2% tính đến ngày 30/9/2024."),
+            vec![("30/9/2024".into(), SpanKind::Date)]
+        );
+        assert_eq!(
+            b("Nghị quyết 170/2023/QH15 áp dụng thuế bổ sung."),
+            vec![("170/2023/QH15".into(), SpanKind::DocumentCode)]
+        );
+        assert_eq!(
+            b("Các nhà đầu tư Hàn Quốc và Ấn Độ rót vốn lớn."),
+            vec![("Ấn Độ".into(), SpanKind::Name)]
+        );
+    }
 }
