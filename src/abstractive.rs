@@ -97,7 +97,10 @@ pub struct Coverage {
 }
 
 /// How much closer to the article's centroid than the extract a generated summary must be to
-/// be shown (cosine; negative = it may be a little less close). Chosen on eval/dev.jsonl.
+/// be shown (cosine; negative = it may be a little less close). 0 is the rule as stated ("at
+/// least as well as the extract"), fixed before any measurement; `eval/choose_gate.py` tabulates
+/// other margins from a dev run (`bantin eval --labels eval/dev.jsonl --summarizer hybrid`) and
+/// is the only place a different value may come from: never from test.
 pub const GATE_MARGIN: f32 = 0.0;
 
 /// Decides which summary is shown. `coverage` is `None` when it could not be measured (then
