@@ -35,10 +35,11 @@ pub struct ArticleResult {
 }
 
 impl ArticleResult {
-    /// The summary to show: the generator's when it passed the checks, else the extract.
+    /// The summary to show: the generator's when it passed the gate (every check, and covers
+    /// the article as well as the extract), else the extract.
     pub fn best_summary(&self) -> &str {
         match &self.abstractive {
-            Some(a) if a.usable => &a.text,
+            Some(a) if a.shown == crate::abstractive::Shown::Generated => &a.text,
             _ => &self.summary,
         }
     }
@@ -424,7 +425,11 @@ impl Analyzer {
             };
             let (summary, warns) = ab.summarise(title_text, &body, &central);
             warnings.extend(warns);
-            summary
+            summary.map(|mut s| {
+                let extract = summary_texts.join(" ");
+                crate::abstractive::gate_with_encoder(&mut s, &self.embedder, &extract, &centroid);
+                s
+            })
         });
         Analysis {
             result: ArticleResult {

