@@ -71,9 +71,15 @@ g = re.search(r"generation: +(\d+) tokens in [\d.]+ s = ([\d.]+) tok/s", t)
 print(f"bantin ({sys.argv[2]})\t{p.group(1)}\t{p.group(2)}\t{g.group(1)}\t{g.group(2)}")
 EOF
 }
+# On CPUs with AMX (Sapphire Rapids and later) a native build repacks weights for AMX tiles, and
+# that crashed (SIGSEGV) in this sandbox: repacking is turned off there, which also turns off
+# llama.cpp's AVX-512 repacked Q4_K kernels (attn_output and half of ffn_down in this file).
+REPACK_OFF=""
+grep -q -w amx_tile /proc/cpuinfo && REPACK_OFF="--no-repack"
+
 run_llama() {
   "$BIN/llama-completion" -m "$GGUF" -f "$PROMPT" -n "$NEW" -t "$THREADS" -tb "$THREADS" \
-    -c 2048 -b 2048 -ub 2048 --temp 0 --ignore-eos -no-cnv --no-display-prompt \
+    -c 2048 -b 2048 -ub 2048 --temp 0 --ignore-eos -no-cnv --no-display-prompt $REPACK_OFF \
     </dev/null >"$OUTDIR/llama-completion.txt" 2>&1
   python3 - "$OUTDIR/llama-completion.txt" <<'EOF'
 import re, sys
@@ -95,5 +101,5 @@ EOF
   run_bantin fast
 } | tee "$OUTDIR/table.tsv"
 
-"$BIN/llama-bench" -m "$GGUF" -t "$THREADS" -p 300 -n "$NEW" -r 3 -o md 2>/dev/null | tee "$OUTDIR/llama-bench.md"
+"$BIN/llama-bench" -m "$GGUF" -t "$THREADS" -p 300 -n "$NEW" -r 3 -o md ${REPACK_OFF:+--repack 0} 2>/dev/null | tee "$OUTDIR/llama-bench.md"
 say "logs in $OUTDIR"
