@@ -119,6 +119,11 @@ if [ -z "$gpu" ]; then
   fi
 else
   say "GPU: $gpu"
+  if ldd "$BIN" | grep 'libcuda.so.1 => not found' >/dev/null; then
+    # The driver's library lives where the machine's image put it.
+    so=$(find /usr/local/nvidia /usr/lib /usr/lib64 /usr/local/cuda* -name 'libcuda.so.1' 2>/dev/null | head -1 || true)
+    [ -n "$so" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$(dirname "$so")"
+  fi
 fi
 missing=$(ldd "$BIN" | grep 'not found' || true)
 if [ -n "$missing" ]; then
