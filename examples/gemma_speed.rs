@@ -1,8 +1,9 @@
 //! Load time, prompt and generation speed of a Gemma 3 GGUF on this machine.
 //!
-//! cargo run --release --example gemma_speed -- PATH/TO/gemma-3-270m-q4_k_m.gguf [NEW_TOKENS] [fast|exact|mixed]
+//! cargo run --release --example gemma_speed -- PATH/TO/gemma-3-270m-q4_k_m.gguf [NEW_TOKENS] [fast|exact|mixed] [PROMPT_FILE]
 //!
-//! The prompt is a Vietnamese news text of about 400 tokens; decoding is greedy. Peak RSS is
+//! The prompt is PROMPT_FILE's text or else a Vietnamese news text of about 400 tokens; decoding
+//! is greedy. scripts/gen-vs-llamacpp.sh runs it beside llama.cpp on the same prompt file. Peak RSS is
 //! read from /proc/self/status (Linux).
 
 use bantin::generate::gemma3::{Gemma3, Precision};
@@ -31,6 +32,7 @@ fn main() -> anyhow::Result<()> {
         Some("mixed") => Precision::Mixed,
         _ => Precision::Fast,
     };
+    let prompt_file = args.next().map(std::path::PathBuf::from);
     let device = candle_core::Device::Cpu;
 
     let t = Instant::now();
@@ -47,10 +49,21 @@ fn main() -> anyhow::Result<()> {
     let mut model = Gemma3::load_from(header, &path, &device, precision)?;
     let load_secs = t.elapsed().as_secs_f64();
 
-    // Repeat the paragraph to about 400 tokens.
-    let mut text = String::new();
-    let mut ids = Vec::new();
-    while ids.len() < 400 {
+    // The prompt file's text, or the paragraph repeated to about 400 tokens.
+    let mut text = match &prompt_file {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()))?,
+        None => String::new(),
+    };
+    let mut ids = if text.is_empty() {
+        Vec::new()
+    } else {
+        tok.encode(text.as_str(), true)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .get_ids()
+            .to_vec()
+    };
+    while ids.len() < 400 && prompt_file.is_none() {
         text.push_str(PARAGRAPH);
         ids = tok
             .encode(text.as_str(), true)
