@@ -496,8 +496,9 @@ fn huge_articles_are_capped_with_an_explicit_warning_in_bounded_time() {
     assert!(shown >= 1);
     for f in ["digest.md", "digest.html"] {
         let text = String::from_utf8_lossy(&r.files[f]);
+        // The digest speaks Vietnamese by default (`--lang vi`), warnings included.
         assert_eq!(
-            text.matches(&format!("only the first {MAX} were classified"))
+            text.matches(&format!("chỉ {MAX} câu đầu được phân loại và tóm tắt"))
                 .count(),
             shown,
             "{f} does not show the warnings"
@@ -517,7 +518,18 @@ fn html_scripts_and_styles_never_reach_any_output() {
     assert_eq!(page["title"], "Doanh nghiệp công nghệ số tăng tốc");
     assert!(page["sentences"].as_u64().unwrap() >= 4, "{page}");
     for (name, bytes) in &r.files {
-        let text = String::from_utf8_lossy(bytes);
+        let mut text = String::from_utf8_lossy(bytes).into_owned();
+        if name == "digest.html" {
+            // bantin's own filter script (one element, allowed by the page's CSP hash) is not
+            // input: take it out, then look for the input's scripts anywhere else.
+            assert!(
+                text.matches("<script").count() <= 1,
+                "one script of bantin's own"
+            );
+            if let (Some(a), Some(b)) = (text.find("<script"), text.find("</script>")) {
+                text.replace_range(a..b + "</script>".len(), "");
+            }
+        }
         for leak in LEAKS {
             assert!(
                 !text.contains(leak),

@@ -388,10 +388,8 @@ async fn digest(
         if let Some(since) = &since {
             // The period of the same length before `since` is only counted, for the
             // comparison of the two periods, as `bantin digest --since` does.
-            let dated: Vec<(Option<String>, crate::pipeline::Analysis)> = analyses
-                .into_iter()
-                .map(|a| (stored_date(&a), a))
-                .collect();
+            let dated: Vec<(Option<String>, crate::pipeline::Analysis)> =
+                analyses.into_iter().map(|a| (stored_date(&a), a)).collect();
             let known: Vec<String> = dated.iter().filter_map(|(d, _)| d.clone()).collect();
             let from = crate::digest::trends::period(since, &known)
                 .map_or_else(|| since.clone(), |p| p.previous_from);
