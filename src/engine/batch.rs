@@ -8,6 +8,9 @@ use crate::pipeline::Analysis;
 use indicatif::ProgressBar;
 use std::path::Path;
 
+/// One article of a run: its analysis and whether the state store already had it, or its error.
+pub type Analysed = Result<(Analysis, bool), ItemError>;
+
 /// The outcome of a batch run: every article either analysed or named with its error.
 #[derive(Debug, Default)]
 pub struct BatchRun {
@@ -58,9 +61,8 @@ impl Engine {
         &self,
         articles: &[Article],
         bar: Option<&ProgressBar>,
-    ) -> Result<Vec<Result<(Analysis, bool), ItemError>>, EngineError> {
-        let mut out: Vec<Option<Result<(Analysis, bool), ItemError>>> =
-            (0..articles.len()).map(|_| None).collect();
+    ) -> Result<Vec<Analysed>, EngineError> {
+        let mut out: Vec<Option<Analysed>> = (0..articles.len()).map(|_| None).collect();
         let scope = self.scope();
         let hashes: Vec<String> = articles
             .iter()

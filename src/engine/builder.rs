@@ -270,7 +270,7 @@ pub fn load_embedder(config: &EncoderConfig, progress: &Progress) -> Result<Embe
     let mut embedder =
         Embedder::load(&resolved, &device, dtype).map_err(|source| EngineError::Encoder {
             model: resolved.provenance.model.clone(),
-            source,
+            source: Box::new(source),
         })?;
     spinner.finish_and_clear();
     embedder.token_budget = config.token_budget.max(64);
@@ -301,7 +301,7 @@ pub fn load_generator(
         crate::generate::load::load_with(&resolved, &device, g.precision).map_err(|source| {
             EngineError::Generator {
                 model: resolved.provenance.model.clone(),
-                source,
+                source: Box::new(source),
             }
         })?;
     spinner.finish_and_clear();

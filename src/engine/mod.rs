@@ -19,7 +19,7 @@
 mod batch;
 mod builder;
 
-pub use batch::{article_date, is_iso_date, shard_of, write_digest_dir, BatchRun};
+pub use batch::{article_date, is_iso_date, shard_of, write_digest_dir, Analysed, BatchRun};
 pub use builder::{load_embedder, load_generator, EncoderConfig, EngineBuilder, GeneratorConfig};
 
 use crate::abstractive::Abstractive;
@@ -39,21 +39,22 @@ use std::time::Duration;
 pub enum EngineError {
     #[error(transparent)]
     Taxonomy(#[from] crate::taxonomy::TaxonomyError),
+    /// Boxed: the hub's error is large, and every engine call returns this type.
     #[error(transparent)]
-    Hub(#[from] crate::hub::HubError),
+    Hub(Box<crate::hub::HubError>),
     #[error(transparent)]
     Device(#[from] crate::device::DeviceError),
     #[error("loading model {model}")]
     Encoder {
         model: String,
         #[source]
-        source: crate::encoder::EncoderError,
+        source: Box<crate::encoder::EncoderError>,
     },
     #[error("loading generator {model}")]
     Generator {
         model: String,
         #[source]
-        source: crate::generate::GenerateError,
+        source: Box<crate::generate::GenerateError>,
     },
     #[error(transparent)]
     Classify(#[from] crate::classify::ClassifyError),
@@ -62,9 +63,15 @@ pub enum EngineError {
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
     #[error("embedding failed")]
-    Embed(#[source] crate::encoder::EncoderError),
+    Embed(#[source] Box<crate::encoder::EncoderError>),
     #[error("this engine has no state store: build it with .state(Some(path))")]
     NoStore,
+}
+
+impl From<crate::hub::HubError> for EngineError {
+    fn from(e: crate::hub::HubError) -> Self {
+        EngineError::Hub(Box::new(e))
+    }
 }
 
 /// A loaded pipeline. `Sync`: one engine serves many threads (the encoder batches internally;
@@ -139,7 +146,7 @@ impl Engine {
         self.analyzer
             .embedder
             .embed(texts, role)
-            .map_err(EngineError::Embed)
+            .map_err(|e| EngineError::Embed(Box::new(e)))
     }
 
     /// Groups analyses into a digest by theme, folding near-duplicates; `options` sets the

@@ -2,29 +2,30 @@
 //! encoder sees full batches under load (text-embeddings-inference's design). One worker
 //! thread owns the CPU-heavy work; the async handlers only wait for their reply.
 
-use crate::corpus::{Article, ItemError};
+use crate::corpus::Article;
 use crate::encoder::{Embedding, Role};
 use crate::engine::Engine;
-use crate::pipeline::Analysis;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
-/// An analysed article, and whether the state store already had it.
-pub type Analysed = Result<(Analysis, bool), ItemError>;
+pub use crate::engine::Analysed;
+
+type AnalyzeReply = oneshot::Sender<Result<Vec<Analysed>, String>>;
+type EmbedReply = oneshot::Sender<Result<Vec<Embedding>, String>>;
 
 pub enum Job {
     Analyze {
         articles: Vec<Article>,
         /// Keep the results in the state store (ingestion).
         store: bool,
-        reply: oneshot::Sender<Result<Vec<Analysed>, String>>,
+        reply: AnalyzeReply,
     },
     Embed {
         texts: Vec<String>,
         role: Role,
-        reply: oneshot::Sender<Result<Vec<Embedding>, String>>,
+        reply: EmbedReply,
     },
 }
 
@@ -161,13 +162,9 @@ fn worker(
 }
 
 fn run_batch(engine: &Engine, jobs: Vec<Job>) {
-    let mut plain: Vec<(Vec<Article>, oneshot::Sender<Result<Vec<Analysed>, String>>)> = vec![];
+    let mut plain: Vec<(Vec<Article>, AnalyzeReply)> = vec![];
     let mut stored = vec![];
-    let mut embeds: Vec<(
-        Vec<String>,
-        Role,
-        oneshot::Sender<Result<Vec<Embedding>, String>>,
-    )> = vec![];
+    let mut embeds: Vec<(Vec<String>, Role, EmbedReply)> = vec![];
     for job in jobs {
         match job {
             Job::Analyze {
@@ -229,10 +226,7 @@ fn run_batch(engine: &Engine, jobs: Vec<Job>) {
 }
 
 /// Splits one batch's results back into the requests they came from.
-fn answer(
-    jobs: Vec<(Vec<Article>, oneshot::Sender<Result<Vec<Analysed>, String>>)>,
-    results: Result<Vec<Analysed>, String>,
-) {
+fn answer(jobs: Vec<(Vec<Article>, AnalyzeReply)>, results: Result<Vec<Analysed>, String>) {
     match results {
         Ok(results) => {
             let mut it = results.into_iter();
