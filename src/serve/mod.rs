@@ -112,12 +112,19 @@ async fn serve(
                 Ok(engine) => {
                     let engine = Arc::new(engine);
                     let metrics_app = app.clone();
-                    let (q, handle) = queue::Queue::start(
+                    let started = queue::Queue::start(
                         engine.clone(),
                         app.config.max_batch,
                         app.config.max_queue,
                         Box::new(move |n| metrics_app.metrics.batch_size.observe(n as f64)),
                     );
+                    let (q, handle) = match started {
+                        Ok(started) => started,
+                        Err(e) => {
+                            let _ = failed_tx.send(format!("starting the worker thread: {e}"));
+                            return;
+                        }
+                    };
                     *worker.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
                     progress.info(&format!(
                         "bantin serve: ready ({}, {} themes, {}) in {:.1}s",

@@ -74,22 +74,21 @@ impl Queue {
         max_batch: usize,
         max_depth: usize,
         on_batch: OnBatch,
-    ) -> (Queue, std::thread::JoinHandle<()>) {
+    ) -> std::io::Result<(Queue, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel::<Job>();
         let load = Arc::new(Load::default());
         let worker_load = load.clone();
         let handle = std::thread::Builder::new()
             .name("bantin-worker".into())
-            .spawn(move || worker(engine, rx, max_batch.max(1), worker_load, on_batch))
-            .expect("spawning the worker thread");
-        (
+            .spawn(move || worker(engine, rx, max_batch.max(1), worker_load, on_batch))?;
+        Ok((
             Queue {
                 tx: std::sync::Mutex::new(Some(tx)),
                 load,
                 max_depth: max_depth.max(1),
             },
             handle,
-        )
+        ))
     }
 
     /// Queues a job, or refuses it when the queue is full. A single job larger than the whole
