@@ -12,7 +12,7 @@ Run from the repository root: python3 eval/make_split.py
 import json, glob, os, unicodedata
 from collections import defaultdict
 
-KEYS = ["id", "title", "date", "source", "structure", "furniture", "hard_case",
+KEYS = ["id", "title", "date", "source", "source_type", "structure", "furniture", "hard_case",
         "text", "primary", "themes", "summary"]
 
 def nfc(s):
@@ -34,7 +34,7 @@ with open("eval/seeds_labels.jsonl", encoding="utf-8") as f:
         with open(os.path.join("corpus/seeds", lab["id"] + ".txt"), encoding="utf-8") as t:
             text = t.read()
         first = next(l.strip() for l in text.splitlines() if l.strip())
-        seeds.append({"id": lab["id"], "title": first, "date": None, "source": "seed",
+        seeds.append({"id": lab["id"], "title": first, "date": None, "source": "seed", "source_type": "seed-page",
                       "structure": "event", "furniture": True, "hard_case": None,
                       "text": text, "primary": lab["primary"], "themes": lab["themes"],
                       "summary": lab["summary"]})

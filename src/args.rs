@@ -68,7 +68,9 @@ pub struct PipelineArgs {
     /// built-in Vietnamese industrial-policy taxonomy (taxonomy/default.toml).
     #[arg(long, env = "BANTIN_THEMES")]
     pub themes: Option<PathBuf>,
-    /// A few-shot head from `bantin train`; without it, zero-shot prototypes are used.
+    /// Classifier head: a JSON file from `bantin train`, or `zero-shot` (calibrated theme
+    /// prototypes, no training). Default: the head shipped for the default model and taxonomy
+    /// (trained on eval/dev.jsonl), else zero-shot.
     #[arg(long, env = "BANTIN_HEAD")]
     pub head: Option<PathBuf>,
     /// Summary length in sentences.

@@ -446,6 +446,7 @@ pub fn run(args: BenchArgs, progress: &Progress) -> anyhow::Result<Outcome> {
                 train: None,
                 out: args.out.join(format!("eval-{}", sanitize(model))),
                 bootstrap: 200,
+                dump: None,
                 pipeline: p,
             };
             match crate::eval::report::evaluate(&eval, &Progress::new(true, progress.verbose())) {

@@ -400,14 +400,8 @@ impl Classifier {
                 (primary, chosen, score)
             }
             Classifier::FewShot(h) => {
-                let (p_primary, p_set) = h.predict(f);
-                let primary = argmax(&p_primary);
-                let mut chosen: Vec<usize> = (0..n)
-                    .filter(|&t| t != primary && p_set[t] >= 0.5)
-                    .collect();
-                chosen.sort_by(|&a, &b| p_set[b].total_cmp(&p_set[a]));
-                chosen.truncate(3);
-                (primary, chosen, p_set)
+                let (primary, chosen) = h.decide(f);
+                (primary, chosen, h.predict(f).1)
             }
         };
         let mk = |t: usize| ThemeScore {
@@ -436,19 +430,47 @@ pub fn argmax(v: &[f32]) -> usize {
     best
 }
 
-/// Per-article feature row for theme t: the theme's score standardised across the article's
-/// themes (hubness makes raw cosines useless across themes), its share, and a bias.
-fn row(f: &Features, t: usize) -> [f32; 3] {
-    let n = f.score.len() as f32;
-    let mean = f.score.iter().sum::<f32>() / n;
-    let sd = (f.score.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n)
-        .sqrt()
-        .max(1e-6);
-    [(f.score[t] - mean) / sd, f.share[t] * 5.0, 1.0]
+/// Features per (article, theme) row of the few-shot head, in order.
+pub const HEAD_FEATURES: [&str; 5] = ["encoder_z", "share", "lexical_z", "lexical", "bias"];
+
+/// Per-article feature row for theme t: the encoder's score standardised across the article's
+/// themes (hubness makes raw cosines useless across themes), its share of the sentences, the
+/// lexical evidence standardised the same way and as it is (already standardised against
+/// background text per theme), and a bias. The head learns how much each is worth: no
+/// hand-chosen lexical weight.
+fn row(f: &Features, t: usize) -> [f32; 5] {
+    let z = |v: &[f32]| -> f32 {
+        if v.len() <= t {
+            return 0.0;
+        }
+        let n = v.len() as f32;
+        let mean = v.iter().sum::<f32>() / n;
+        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n)
+            .sqrt()
+            .max(1e-6);
+        (v[t] - mean) / sd
+    };
+    let lexical = f.lexical.get(t).copied().unwrap_or(0.0);
+    [
+        z(&f.score),
+        f.share[t] * 5.0,
+        z(&f.lexical),
+        lexical / 3.0,
+        1.0,
+    ]
+}
+
+/// Cross-validated quality of a head at one regularisation strength.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CvPoint {
+    pub l2: f32,
+    pub primary_accuracy: f32,
+    pub micro_f1: f32,
 }
 
 /// The few-shot head: two small logistic models over the per-theme features, with a bias per
-/// theme. Few weights on purpose: a few dozen labelled articles cannot fit more.
+/// theme. Few weights on purpose: a hundred labelled articles cannot fit more. The set model's
+/// outputs are per-theme probabilities, so one threshold (0.5) means the same for every theme.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Head {
     pub name: String,
@@ -456,103 +478,190 @@ pub struct Head {
     pub taxonomy: String,
     pub themes: Vec<String>,
     pub trained_on: usize,
-    /// Softmax over themes for the primary: shared weights + per-theme bias.
-    pub primary_w: [f32; 3],
+    /// Softmax over themes for the primary: shared weights ([`HEAD_FEATURES`]) + per-theme bias.
+    pub primary_w: Vec<f32>,
     pub primary_bias: Vec<f32>,
-    /// Sigmoid per theme for set membership: shared weights + per-theme bias + primary flag.
-    pub set_w: [f32; 4],
+    /// Sigmoid per theme for set membership: shared weights + primary flag + per-theme bias.
+    pub set_w: Vec<f32>,
     pub set_bias: Vec<f32>,
+    /// L2 strength, chosen by k-fold cross-validation on the training articles.
+    #[serde(default)]
+    pub l2: f32,
+    /// The cross-validation that chose `l2` (empty when too few articles to fold).
+    #[serde(default)]
+    pub cv: Vec<CvPoint>,
+    /// A sentence scorer for extractive summaries fitted on the same articles' reference
+    /// summaries (absent: the hand-weighted relevance).
+    #[serde(default)]
+    pub scorer: Option<crate::summarize::Scorer>,
 }
 
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
+/// One labelled article for the head: its evidence, gold primary index, gold set indices.
+pub type HeadExample = (Features, usize, Vec<usize>);
+
 impl Head {
     pub fn predict(&self, f: &Features) -> (Vec<f32>, Vec<f32>) {
         let n = f.score.len();
         let logits: Vec<f32> = (0..n)
-            .map(|t| {
-                let r = row(f, t);
-                dot(&r, &self.primary_w) + self.primary_bias[t]
-            })
+            .map(|t| dot(&row(f, t), &self.primary_w) + self.primary_bias[t])
             .collect();
         let p = softmax(&logits);
         let primary = argmax(&p);
         let set = (0..n)
             .map(|t| {
                 let r = row(f, t);
-                let x = [r[0], r[1], r[2], if t == primary { 1.0 } else { 0.0 }];
-                sigmoid(dot(&x, &self.set_w) + self.set_bias[t])
+                let flag = if t == primary { 1.0 } else { 0.0 };
+                sigmoid(dot(&r, &self.set_w) + self.set_w[r.len()] * flag + self.set_bias[t])
             })
             .collect();
         (p, set)
     }
 
-    /// Fits by full-batch gradient descent with L2 on everything (deterministic, no RNG).
-    pub fn train(
+    /// Fits by full-batch gradient descent with L2 `l2` on everything (deterministic, no RNG).
+    pub fn fit(
         name: &str,
         model: &str,
         taxonomy: &Taxonomy,
-        data: &[(Features, usize, Vec<usize>)],
+        data: &[HeadExample],
+        l2: f32,
     ) -> Head {
         let n = taxonomy.themes.len();
+        let k = HEAD_FEATURES.len();
+        let mut primary_w = vec![0f32; k];
+        primary_w[0] = 1.0;
+        let mut set_w = vec![0f32; k + 1];
+        set_w[1] = 1.0;
+        set_w[k] = 2.0;
         let mut h = Head {
             name: name.to_string(),
             model: model.to_string(),
             taxonomy: taxonomy.fingerprint(),
             themes: taxonomy.ids(),
             trained_on: data.len(),
-            primary_w: [1.0, 0.0, 0.0],
+            primary_w,
             primary_bias: vec![0.0; n],
-            set_w: [0.0, 1.0, 0.0, 2.0],
+            set_w,
             set_bias: vec![0.0; n],
+            l2,
+            cv: Vec::new(),
+            scorer: None,
         };
-        let (lr, l2, steps) = (0.1f32, 0.01f32, 3000);
+        let lr = 0.1f32;
         let m = data.len().max(1) as f32;
-        for _ in 0..steps {
-            let mut gw = [0f32; 3];
+        let rows: Vec<Vec<[f32; 5]>> = data
+            .iter()
+            .map(|(f, _, _)| (0..n).map(|t| row(f, t)).collect())
+            .collect();
+        for _ in 0..3000 {
+            let mut gw = vec![0f32; k];
             let mut gb = vec![0f32; n];
-            let mut sw = [0f32; 4];
+            let mut sw = vec![0f32; k + 1];
             let mut sb = vec![0f32; n];
-            for (f, gold, set) in data {
-                let rows: Vec<[f32; 3]> = (0..n).map(|t| row(f, t)).collect();
+            for ((_, gold, set), rows) in data.iter().zip(&rows) {
                 let logits: Vec<f32> = (0..n)
                     .map(|t| dot(&rows[t], &h.primary_w) + h.primary_bias[t])
                     .collect();
                 let p = softmax(&logits);
                 for t in 0..n {
                     let g = p[t] - if t == *gold { 1.0 } else { 0.0 };
-                    for k in 0..3 {
-                        gw[k] += g * rows[t][k];
+                    for j in 0..k {
+                        gw[j] += g * rows[t][j];
                     }
                     gb[t] += g;
-                    let x = [
-                        rows[t][0],
-                        rows[t][1],
-                        rows[t][2],
-                        if t == *gold { 1.0 } else { 0.0 },
-                    ];
+                    let flag = if t == *gold { 1.0 } else { 0.0 };
                     let y = if set.contains(&t) { 1.0 } else { 0.0 };
-                    let g2 = sigmoid(dot(&x, &h.set_w) + h.set_bias[t]) - y;
-                    for k in 0..4 {
-                        sw[k] += g2 * x[k];
+                    let g2 =
+                        sigmoid(dot(&rows[t], &h.set_w) + h.set_w[k] * flag + h.set_bias[t]) - y;
+                    for j in 0..k {
+                        sw[j] += g2 * rows[t][j];
                     }
+                    sw[k] += g2 * flag;
                     sb[t] += g2;
                 }
             }
-            for k in 0..3 {
-                h.primary_w[k] -= lr * (gw[k] / m + l2 * h.primary_w[k]);
+            for j in 0..k {
+                h.primary_w[j] -= lr * (gw[j] / m + l2 * h.primary_w[j]);
             }
-            for k in 0..4 {
-                h.set_w[k] -= lr * (sw[k] / m + l2 * h.set_w[k]);
+            for j in 0..=k {
+                h.set_w[j] -= lr * (sw[j] / m + l2 * h.set_w[j]);
             }
             for t in 0..n {
-                h.primary_bias[t] -= lr * (gb[t] / m + l2 * 10.0 * h.primary_bias[t]);
-                h.set_bias[t] -= lr * (sb[t] / m + l2 * 10.0 * h.set_bias[t]);
+                h.primary_bias[t] -= lr * (gb[t] / m + l2 * h.primary_bias[t]);
+                h.set_bias[t] -= lr * (sb[t] / m + l2 * h.set_bias[t]);
             }
         }
         h
+    }
+
+    /// Chooses the L2 strength by `folds`-fold cross-validation (articles dealt to folds in
+    /// turn, so deterministic) on primary accuracy + theme micro-F1, then fits on everything.
+    pub fn train(name: &str, model: &str, taxonomy: &Taxonomy, data: &[HeadExample]) -> Head {
+        const GRID: [f32; 4] = [0.001, 0.01, 0.03, 0.1];
+        const FOLDS: usize = 5;
+        if data.len() < 2 * FOLDS {
+            return Head::fit(name, model, taxonomy, data, 0.01);
+        }
+        let mut cv = Vec::new();
+        for &l2 in &GRID {
+            let (mut correct, mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize, 0usize);
+            for k in 0..FOLDS {
+                let train: Vec<HeadExample> = data
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % FOLDS != k)
+                    .map(|(_, d)| d.clone())
+                    .collect();
+                let h = Head::fit(name, model, taxonomy, &train, l2);
+                for (f, gold, set) in data.iter().skip(k).step_by(FOLDS) {
+                    let (primary, chosen) = h.decide(f);
+                    correct += usize::from(primary == *gold);
+                    for t in std::iter::once(primary).chain(chosen) {
+                        if set.contains(&t) {
+                            tp += 1
+                        } else {
+                            fp += 1
+                        }
+                    }
+                    let predicted: Vec<usize> =
+                        std::iter::once(primary).chain(h.decide(f).1).collect();
+                    fn_ += set.iter().filter(|t| !predicted.contains(t)).count();
+                }
+            }
+            cv.push(CvPoint {
+                l2,
+                primary_accuracy: correct as f32 / data.len() as f32,
+                micro_f1: 2.0 * tp as f32 / (2 * tp + fp + fn_).max(1) as f32,
+            });
+        }
+        let best = cv
+            .iter()
+            .max_by(|a, b| {
+                (a.primary_accuracy + a.micro_f1)
+                    .total_cmp(&(b.primary_accuracy + b.micro_f1))
+                    // Ties go to the stronger regularisation (later in the grid).
+                    .then(a.l2.total_cmp(&b.l2))
+            })
+            .map(|p| p.l2)
+            .unwrap_or(0.01);
+        let mut h = Head::fit(name, model, taxonomy, data, best);
+        h.cv = cv;
+        h
+    }
+
+    /// The primary theme and the other themes of the set (most probable first, at most three).
+    pub fn decide(&self, f: &Features) -> (usize, Vec<usize>) {
+        let (p_primary, p_set) = self.predict(f);
+        let primary = argmax(&p_primary);
+        let mut chosen: Vec<usize> = (0..p_set.len())
+            .filter(|&t| t != primary && p_set[t] >= 0.5)
+            .collect();
+        chosen.sort_by(|&a, &b| p_set[b].total_cmp(&p_set[a]));
+        chosen.truncate(3);
+        (primary, chosen)
     }
 
     pub fn load(path: &Path, taxonomy: &Taxonomy, model: &str) -> Result<Head, ClassifyError> {
@@ -573,6 +682,14 @@ impl Head {
         if h.primary_bias.len() != h.themes.len() || h.set_bias.len() != h.themes.len() {
             return Err(err("bias vectors do not match the theme count".into()));
         }
+        if h.primary_w.len() != HEAD_FEATURES.len() || h.set_w.len() != HEAD_FEATURES.len() + 1 {
+            return Err(err(format!(
+                "has {} features, this bantin uses {} ({}): made by another version, retrain with `bantin train`",
+                h.primary_w.len(),
+                HEAD_FEATURES.len(),
+                HEAD_FEATURES.join(", ")
+            )));
+        }
         if h.model != model {
             return Err(err(format!(
                 "trained on embeddings of {}, but the model is {model}: retrain with `bantin train`",
@@ -581,6 +698,29 @@ impl Head {
         }
         Ok(h)
     }
+}
+
+/// Heads shipped with bantin (`models/heads/`), trained by `bantin train` on eval/dev.jsonl.
+const SHIPPED: &[&str] = &[include_str!("../models/heads/multilingual-e5-small.json")];
+
+fn shipped() -> impl Iterator<Item = Head> {
+    // A shipped head that does not parse is a build defect, caught by the unit test below;
+    // at run time it is simply not used.
+    SHIPPED
+        .iter()
+        .filter_map(|text| serde_json::from_str::<Head>(text).ok())
+}
+
+/// The shipped head for this encoder and theme set, if there is one.
+pub fn shipped_head(taxonomy: &Taxonomy, model: &str) -> Option<Head> {
+    shipped().find(|h| {
+        h.model == model && h.themes == taxonomy.ids() && h.taxonomy == taxonomy.fingerprint()
+    })
+}
+
+/// The shipped sentence scorer for this encoder, if there is one.
+pub fn shipped_scorer(model: &str) -> Option<crate::summarize::Scorer> {
+    shipped().find(|h| h.model == model).and_then(|h| h.scorer)
 }
 
 fn softmax(x: &[f32]) -> Vec<f32> {
@@ -593,6 +733,38 @@ fn softmax(x: &[f32]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shipped_head_parses_and_fits_the_default_taxonomy() {
+        let heads: Vec<Head> = shipped().collect();
+        assert_eq!(heads.len(), SHIPPED.len(), "a shipped head does not parse");
+        let tax = Taxonomy::default_set();
+        for h in &heads {
+            assert_eq!(h.primary_w.len(), HEAD_FEATURES.len());
+            assert!(h.trained_on >= 100, "trained on {} articles", h.trained_on);
+            assert!(!h.cv.is_empty(), "no cross-validation recorded");
+            assert!(h.scorer.is_some(), "no sentence scorer");
+            assert!(shipped_head(&tax, &h.model).is_some());
+            assert!(shipped_scorer(&h.model).is_some());
+            assert!(shipped_head(&tax, "some-other-model").is_none());
+        }
+    }
+
+    #[test]
+    fn a_head_of_another_version_is_refused_with_a_retrain_hint() {
+        let tax = Taxonomy::default_set();
+        let n = tax.themes.len();
+        let old = serde_json::json!({
+            "name": "old", "model": "m", "taxonomy": tax.fingerprint(), "themes": tax.ids(),
+            "trained_on": 45, "primary_w": [1.0, 0.0, 0.0], "primary_bias": vec![0.0; n],
+            "set_w": [0.0, 1.0, 0.0, 2.0], "set_bias": vec![0.0; n]
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.json");
+        std::fs::write(&path, old.to_string()).unwrap();
+        let err = Head::load(&path, &tax, "m").unwrap_err().to_string();
+        assert!(err.contains("old.json") && err.contains("retrain"), "{err}");
+    }
 
     #[test]
     fn features_weight_sentences_by_length() {

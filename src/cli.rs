@@ -855,9 +855,45 @@ fn train(args: TrainArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "head".into());
-    let Some((head, used)) = engine.train_head(&name, &run.analyses, &labels) else {
+    let Some((mut head, used)) = engine.train_head(&name, &run.analyses, &labels) else {
         anyhow::bail!("{}: no usable labelled articles", args.labels.display());
     };
+    for p in &head.cv {
+        progress.info(&format!(
+            "head cross-validation (5 folds): l2 {}: primary accuracy {:.3}, theme micro-F1 {:.3}{}",
+            p.l2,
+            p.primary_accuracy,
+            p.micro_f1,
+            if p.l2 == head.l2 { "  ← chosen" } else { "" }
+        ));
+    }
+    let references: std::collections::HashMap<&str, &str> = items
+        .iter()
+        .filter(|i| !i.summary.trim().is_empty())
+        .map(|i| (i.article.id.as_str(), i.summary.as_str()))
+        .collect();
+    if let Some((scorer, cv)) = engine.train_scorer(&run.analyses, &references) {
+        let best = cv
+            .iter()
+            .map(|p| p.rouge1 + p.rouge2)
+            .fold(f32::NEG_INFINITY, f32::max);
+        for p in &cv {
+            progress.info(&format!(
+                "sentence scorer cross-validation (5 folds): l2 {}: ROUGE-1/2 {:.1}/{:.1}{}",
+                p.l2,
+                p.rouge1,
+                p.rouge2,
+                if p.rouge1 + p.rouge2 == best {
+                    "  ← chosen"
+                } else {
+                    ""
+                }
+            ));
+        }
+        head.scorer = Some(scorer);
+    } else {
+        progress.warn("no reference summaries: the head has no sentence scorer");
+    }
     crate::output::write_atomic(&args.out, serde_json::to_string_pretty(&head)?.as_bytes())?;
     progress.info(&format!(
         "trained {} on {} articles ({} failed) → {}",

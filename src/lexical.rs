@@ -4,7 +4,7 @@
 //! classifier that does not beat word overlap with the theme descriptions, or a summariser
 //! that does not beat the first sentences, is not earning its cost.
 //!
-//! Terms are syllables as ROUGE sees them ([`crate::eval::rouge::tokens`]) plus syllable
+//! Terms are syllables as ROUGE sees them ([`crate::rouge::tokens`]) plus syllable
 //! bigrams, since most Vietnamese words are two syllables ("công nghiệp", "chuyển đổi") and
 //! single syllables are highly ambiguous ("công" alone is in công nghiệp, công nghệ,
 //! công bố). Bigrams are formed over the token stream, so they may span a comma: that adds
@@ -14,7 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 
 /// ROUGE tokens: NFC, lower-case, whitespace-split, punctuation stripped at token ends.
 pub fn syllables(text: &str) -> Vec<String> {
-    crate::eval::rouge::tokens(text)
+    crate::rouge::tokens(text)
 }
 
 /// Sparse vector as (term id, weight) pairs, sorted by id with unique ids when built by

@@ -63,6 +63,7 @@ pub mod mirror;
 pub mod output;
 pub mod pipeline;
 pub mod progress;
+pub mod rouge;
 pub mod serve;
 pub mod state;
 pub mod summarize;

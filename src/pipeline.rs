@@ -106,7 +106,7 @@ pub fn derive_title(
 /// wording; articles that only share a topic do not.
 pub fn minhash(text: &str) -> Vec<u32> {
     const SLOTS: usize = 64;
-    let toks = crate::eval::rouge::tokens(text);
+    let toks = crate::rouge::tokens(text);
     let mut sig = vec![u32::MAX; SLOTS];
     if toks.len() < 4 {
         return sig;
@@ -158,6 +158,10 @@ pub struct Analysis {
     pub features: classify::Features,
     #[serde(default)]
     pub minhash: Vec<u32>,
+    /// What the summariser saw of each sentence, for fitting scorers (`bantin eval --dump`);
+    /// not stored: it is only meaningful right after analysis.
+    #[serde(skip)]
+    pub candidates: Vec<summarize::CandidateRow>,
 }
 
 /// Sentences of one article that are embedded. News articles have tens; a file with thousands
@@ -431,6 +435,7 @@ impl Analyzer {
                 s
             })
         });
+        let candidates = summarize::candidate_rows(&cands, &centroid, title_vec);
         Analysis {
             result: ArticleResult {
                 id: p.article.id.clone(),
@@ -456,6 +461,7 @@ impl Analyzer {
             centroid,
             features,
             minhash: minhash(&p.cleaned.text),
+            candidates,
         }
     }
 }

@@ -33,6 +33,10 @@ pub struct Params {
     /// titles, datelines, captions, quotes without their speaker).
     #[serde(default = "default_flaw")]
     pub flaw: f32,
+    /// A learned relevance ([`Scorer`]) that replaces the hand-weighted sum above (the MMR
+    /// trade-off, minimum length and eligibility rules still apply).
+    #[serde(default)]
+    pub scorer: Option<Scorer>,
 }
 
 fn default_flaw() -> f32 {
@@ -49,6 +53,7 @@ impl Default for Params {
             lambda: 0.6,
             min_words: 8,
             flaw: 0.1,
+            scorer: None,
         }
     }
 }
@@ -370,6 +375,305 @@ pub fn as_headline(sentence: &str) -> String {
 }
 
 /// Indices of the chosen sentences, in original order.
+/// Names of the learned scorer's features, in order (see [`scorer_features`]).
+pub const SCORER_FEATURES: [&str; N_FEATURES] = [
+    "centrality",
+    "title",
+    "centrality_minus_best",
+    "title_minus_best",
+    "position",
+    "rank",
+    "first",
+    "relative_rank",
+    "log_words",
+    "length_deviation",
+    "flaw",
+    "digits",
+    "capitals",
+    "quote",
+];
+pub const N_FEATURES: usize = 14;
+
+/// A logistic sentence scorer: the log-odds that a sentence belongs in a reference-like
+/// summary, over standardised features. Fitted by [`fit_scorer`] on labelled articles
+/// (`bantin train`); plain arrays so that [`Params`] stays `Copy`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Scorer {
+    pub mean: [f32; N_FEATURES],
+    pub sd: [f32; N_FEATURES],
+    pub weights: [f32; N_FEATURES],
+    pub bias: f32,
+}
+
+impl Scorer {
+    pub fn score(&self, x: &[f32; N_FEATURES]) -> f32 {
+        let mut s = self.bias;
+        for k in 0..N_FEATURES {
+            s += self.weights[k] * (x[k] - self.mean[k]) / self.sd[k];
+        }
+        s
+    }
+}
+
+/// The scorer's evidence for each sentence of `pool` (indices into `rows`, the eligible
+/// sentences in order). Relative features (against the best sentence, rank among the
+/// eligible) make articles of different lengths and topics comparable.
+pub fn scorer_features(rows: &[CandidateRow], pool: &[usize]) -> Vec<[f32; N_FEATURES]> {
+    let best = |f: fn(&CandidateRow) -> f32| {
+        pool.iter()
+            .map(|&i| f(&rows[i]))
+            .fold(f32::NEG_INFINITY, f32::max)
+    };
+    let (cmax, tmax) = (best(|r| r.centrality), best(|r| r.title));
+    let n = pool.len().max(1) as f32;
+    pool.iter()
+        .enumerate()
+        .map(|(rank, &i)| {
+            let r = &rows[i];
+            let w = r.words.max(1) as f32;
+            let chars = r.text.chars().count().max(1) as f32;
+            let digits = r.text.chars().filter(char::is_ascii_digit).count() as f32 / chars;
+            let capitals = r
+                .text
+                .split_whitespace()
+                .filter(|t| t.chars().next().is_some_and(char::is_uppercase))
+                .count() as f32
+                / w;
+            let quote = r.text.contains(':') || r.text.contains('“') || r.text.contains('"');
+            [
+                r.centrality,
+                r.title,
+                r.centrality - cmax,
+                r.title - tmax,
+                1.0 / (1.0 + i as f32),
+                1.0 / (1.0 + rank as f32),
+                if rank == 0 { 1.0 } else { 0.0 },
+                rank as f32 / n,
+                w.ln(),
+                (w - 30.0).powi(2) / 400.0,
+                if r.flaw { 1.0 } else { 0.0 },
+                digits * 10.0,
+                capitals,
+                if quote { 1.0 } else { 0.0 },
+            ]
+        })
+        .collect()
+}
+
+/// The sentences [`select`] may choose from: long enough, not fragments (all of them when
+/// none qualifies, so that a text of fragments still gets a summary).
+pub fn pool(rows: &[CandidateRow], min_words: usize) -> Vec<usize> {
+    let eligible: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].words >= min_words && rows[i].eligible)
+        .collect();
+    if eligible.is_empty() {
+        (0..rows.len()).collect()
+    } else {
+        eligible
+    }
+}
+
+/// One article's training material: features of its pool and 1/0 targets.
+pub type ScorerExample = (Vec<[f32; N_FEATURES]>, Vec<f32>);
+
+/// Targets for one article: the `k` sentences of `pool` whose own ROUGE-1 + ROUGE-2 against
+/// the reference is highest (ties to the earlier). Scoring sentences one by one, not as the
+/// oracle pair, gave the better scorer under cross-validation on dev (eval/README.md).
+pub fn oracle_targets(
+    rows: &[CandidateRow],
+    pool: &[usize],
+    reference: &str,
+    k: usize,
+) -> Vec<f32> {
+    let scores: Vec<f64> = pool
+        .iter()
+        .map(|&i| {
+            let r = crate::rouge::rouge(&rows[i].text, reference);
+            r.r1 + r.r2
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..pool.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    let mut y = vec![0f32; pool.len()];
+    for &o in order.iter().take(k) {
+        y[o] = 1.0;
+    }
+    y
+}
+
+/// Fits a [`Scorer`] by full-batch gradient descent on the logistic loss with L2 `l2` on the
+/// weights (not the bias). Deterministic: no sampling, fixed step count.
+pub fn fit_scorer(data: &[ScorerExample], l2: f32) -> Scorer {
+    let rows: Vec<(&[f32; N_FEATURES], f32)> = data
+        .iter()
+        .flat_map(|(x, y)| x.iter().zip(y.iter().copied()))
+        .collect();
+    let m = rows.len().max(1) as f32;
+    let mut mean = [0f32; N_FEATURES];
+    let mut sd = [0f32; N_FEATURES];
+    for (x, _) in &rows {
+        for k in 0..N_FEATURES {
+            mean[k] += x[k] / m;
+        }
+    }
+    for (x, _) in &rows {
+        for k in 0..N_FEATURES {
+            sd[k] += (x[k] - mean[k]).powi(2) / m;
+        }
+    }
+    for v in sd.iter_mut() {
+        // A constant feature (every sentence the same) must not divide by zero.
+        *v = v.sqrt().max(1e-3);
+    }
+    let mut s = Scorer {
+        mean,
+        sd,
+        weights: [0.0; N_FEATURES],
+        bias: 0.0,
+    };
+    let z: Vec<([f32; N_FEATURES], f32)> = rows
+        .iter()
+        .map(|(x, y)| {
+            let mut zx = [0f32; N_FEATURES];
+            for k in 0..N_FEATURES {
+                zx[k] = (x[k] - mean[k]) / sd[k];
+            }
+            (zx, *y)
+        })
+        .collect();
+    for _ in 0..2000 {
+        let mut g = [0f32; N_FEATURES];
+        let mut gb = 0f32;
+        for (x, y) in &z {
+            let mut t = s.bias;
+            for k in 0..N_FEATURES {
+                t += s.weights[k] * x[k];
+            }
+            let e = 1.0 / (1.0 + (-t).exp()) - y;
+            for k in 0..N_FEATURES {
+                g[k] += e * x[k];
+            }
+            gb += e;
+        }
+        for k in 0..N_FEATURES {
+            s.weights[k] -= 0.5 * (g[k] / m + l2 * s.weights[k]);
+        }
+        s.bias -= 0.5 * gb / m;
+    }
+    s
+}
+
+/// Cross-validated ROUGE of the scorer at one regularisation strength.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScorerCvPoint {
+    pub l2: f32,
+    pub rouge1: f32,
+    pub rouge2: f32,
+}
+
+/// Fits a scorer on articles (their sentences as [`candidate_rows`] and a reference summary),
+/// choosing L2 by 5-fold cross-validation (articles dealt to folds in turn) on the mean
+/// ROUGE-1 + ROUGE-2 of the top `k` sentences by score. `None` with no usable article.
+pub fn train_scorer(
+    articles: &[(Vec<CandidateRow>, String)],
+    k: usize,
+    min_words: usize,
+) -> Option<(Scorer, Vec<ScorerCvPoint>)> {
+    const GRID: [f32; 4] = [0.0001, 0.001, 0.01, 0.1];
+    const FOLDS: usize = 5;
+    let prepared: Vec<(Vec<usize>, ScorerExample, &str, &[CandidateRow])> = articles
+        .iter()
+        .filter(|(rows, reference)| !rows.is_empty() && !reference.trim().is_empty())
+        .map(|(rows, reference)| {
+            let pool = pool(rows, min_words);
+            let x = scorer_features(rows, &pool);
+            let y = oracle_targets(rows, &pool, reference, k);
+            (pool, (x, y), reference.as_str(), rows.as_slice())
+        })
+        .collect();
+    if prepared.is_empty() {
+        return None;
+    }
+    let mut cv = Vec::new();
+    if prepared.len() >= 2 * FOLDS {
+        for &l2 in &GRID {
+            let (mut r1, mut r2) = (0f64, 0f64);
+            for fold in 0..FOLDS {
+                let train: Vec<ScorerExample> = prepared
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % FOLDS != fold)
+                    .map(|(_, p)| p.1.clone())
+                    .collect();
+                let scorer = fit_scorer(&train, l2);
+                for (pool, (x, _), reference, rows) in prepared.iter().skip(fold).step_by(FOLDS) {
+                    let scores: Vec<f32> = x.iter().map(|x| scorer.score(x)).collect();
+                    let mut order: Vec<usize> = (0..pool.len()).collect();
+                    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+                    let mut picked: Vec<usize> =
+                        order.into_iter().take(k).map(|o| pool[o]).collect();
+                    picked.sort_unstable();
+                    let text: Vec<&str> = picked.iter().map(|&i| rows[i].text.as_str()).collect();
+                    let r = crate::rouge::rouge(&text.join(" "), reference);
+                    r1 += r.r1;
+                    r2 += r.r2;
+                }
+            }
+            let n = prepared.len() as f64;
+            cv.push(ScorerCvPoint {
+                l2,
+                rouge1: (r1 / n) as f32,
+                rouge2: (r2 / n) as f32,
+            });
+        }
+    }
+    let best = cv
+        .iter()
+        .max_by(|a, b| {
+            (a.rouge1 + a.rouge2)
+                .total_cmp(&(b.rouge1 + b.rouge2))
+                .then(a.l2.total_cmp(&b.l2))
+        })
+        .map(|p| p.l2)
+        .unwrap_or(0.01);
+    let all: Vec<ScorerExample> = prepared.into_iter().map(|p| p.1).collect();
+    Some((fit_scorer(&all, best), cv))
+}
+
+/// One sentence as the scorer sees it: the raw evidence [`select`] weighs.
+#[derive(Debug, Clone, Serialize)]
+pub struct CandidateRow {
+    pub text: String,
+    pub index: usize,
+    pub words: usize,
+    /// Cosine to the article's centroid.
+    pub centrality: f32,
+    /// Cosine to the headline (0 without one).
+    pub title: f32,
+    pub eligible: bool,
+    pub flaw: bool,
+}
+
+pub fn candidate_rows(
+    cands: &[Candidate],
+    centroid: &[f32],
+    title: Option<&[f32]>,
+) -> Vec<CandidateRow> {
+    cands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| CandidateRow {
+            text: c.text.to_string(),
+            index: i,
+            words: words(c.text),
+            centrality: dot(c.vector, centroid),
+            title: title.map(|t| dot(c.vector, t)).unwrap_or(0.0),
+            eligible: words(c.text) > 0 && !is_fragment(c.text),
+            flaw: flaw(c.text).is_some(),
+        })
+        .collect()
+}
+
 pub fn select(
     cands: &[Candidate],
     centroid: &[f32],
@@ -377,28 +681,27 @@ pub fn select(
     length: Length,
     p: &Params,
 ) -> Vec<usize> {
-    let eligible: Vec<usize> = (0..cands.len())
-        .filter(|&i| words(cands[i].text) >= p.min_words && !is_fragment(cands[i].text))
-        .collect();
-    // A text of fragments only still gets a summary rather than none.
-    let pool: Vec<usize> = if eligible.is_empty() {
-        (0..cands.len()).collect()
-    } else {
-        eligible
-    };
-    let relevance: Vec<f32> = (0..cands.len())
-        .map(|i| {
-            let c = dot(cands[i].vector, centroid);
-            let t = title.map(|t| dot(cands[i].vector, t)).unwrap_or(0.0);
-            let pos = 1.0 / (1.0 + i as f32).powf(p.decay);
-            let flawed = if flaw(cands[i].text).is_some() {
-                p.flaw
-            } else {
-                0.0
-            };
-            p.centrality * c + p.title * t + p.position * pos - flawed
-        })
-        .collect();
+    let rows = candidate_rows(cands, centroid, title);
+    let pool = pool(&rows, p.min_words);
+    let mut relevance = vec![f32::NEG_INFINITY; cands.len()];
+    match &p.scorer {
+        Some(scorer) => {
+            // Log-odds are unbounded; squashed to a probability they trade off against the
+            // redundancy (a cosine) on the same scale as the hand-weighted relevance did.
+            for (&i, x) in pool.iter().zip(scorer_features(&rows, &pool)) {
+                relevance[i] = 1.0 / (1.0 + (-scorer.score(&x)).exp());
+            }
+        }
+        None => {
+            for &i in &pool {
+                let r = &rows[i];
+                let pos = 1.0 / (1.0 + i as f32).powf(p.decay);
+                let flawed = if r.flaw { p.flaw } else { 0.0 };
+                relevance[i] =
+                    p.centrality * r.centrality + p.title * r.title + p.position * pos - flawed;
+            }
+        }
+    }
     let mut chosen: Vec<usize> = Vec::new();
     let mut used_words = 0;
     loop {
@@ -440,6 +743,132 @@ pub fn select(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(text: &str, index: usize) -> CandidateRow {
+        CandidateRow {
+            text: text.to_string(),
+            index,
+            words: words(text),
+            centrality: 0.5,
+            title: 0.0,
+            eligible: true,
+            flaw: false,
+        }
+    }
+
+    #[test]
+    fn oracle_targets_are_the_sentences_closest_to_the_reference() {
+        let rows = vec![row("x y z w", 0), row("a b c d", 1), row("a b x y", 2)];
+        let pool = [0, 1, 2];
+        // ROUGE-1+2 against "a b c d": 0, 100+100, 50+33.3: the exact copy, then the half.
+        assert_eq!(
+            oracle_targets(&rows, &pool, "a b c d", 2),
+            vec![0.0, 1.0, 1.0]
+        );
+        assert_eq!(
+            oracle_targets(&rows, &pool, "a b c d", 1),
+            vec![0.0, 1.0, 0.0]
+        );
+    }
+
+    #[test]
+    fn fitted_scorer_learns_which_feature_predicts_the_target() {
+        // Target 1 exactly when the sentence carries figures (feature "digits"); every other
+        // feature is noise-free but uninformative.
+        let mut data = Vec::new();
+        for a in 0..20 {
+            let mut x = Vec::new();
+            let mut y = Vec::new();
+            for i in 0..6 {
+                let mut f = [0f32; N_FEATURES];
+                f[4] = 1.0 / (1.0 + i as f32);
+                f[11] = if (i + a) % 3 == 0 { 2.0 } else { 0.1 };
+                y.push(if f[11] > 1.0 { 1.0 } else { 0.0 });
+                x.push(f);
+            }
+            data.push((x, y));
+        }
+        let s = fit_scorer(&data, 0.001);
+        let digits = SCORER_FEATURES.iter().position(|n| *n == "digits").unwrap();
+        assert_eq!(digits, 11);
+        assert!(s.weights[11] > 1.0, "{:?}", s.weights);
+        let (mut hi, mut lo) = ([0f32; N_FEATURES], [0f32; N_FEATURES]);
+        hi[11] = 2.0;
+        lo[11] = 0.1;
+        assert!(s.score(&hi) > 0.0 && s.score(&lo) < 0.0);
+    }
+
+    #[test]
+    fn select_follows_a_learned_scorer() {
+        let v = |i: usize| {
+            let mut x = vec![0f32; 4];
+            x[i] = 1.0;
+            x
+        };
+        let vs: Vec<Vec<f32>> = (0..3).map(v).collect();
+        let texts = [
+            "Câu thứ nhất nói về kế hoạch phát triển công nghiệp của tỉnh trong năm nay.",
+            "Câu thứ hai nói về vốn đầu tư nước ngoài vào các khu công nghiệp lớn.",
+            "Câu thứ ba nêu con số 25,5% tăng trưởng xuất khẩu trong sáu tháng đầu năm.",
+        ];
+        let cands: Vec<Candidate> = texts
+            .iter()
+            .zip(&vs)
+            .map(|(t, v)| Candidate { text: t, vector: v })
+            .collect();
+        let centroid = v(0);
+        let one = Length::Sentences(1);
+        // By hand weights the first sentence is the central one.
+        assert_eq!(
+            select(&cands, &centroid, None, one, &Params::default()),
+            vec![0]
+        );
+        // A scorer that only values figures picks the sentence with one.
+        let mut weights = [0f32; N_FEATURES];
+        weights[11] = 3.0;
+        let p = Params {
+            scorer: Some(Scorer {
+                mean: [0.0; N_FEATURES],
+                sd: [1.0; N_FEATURES],
+                weights,
+                bias: 0.0,
+            }),
+            ..Params::default()
+        };
+        assert_eq!(select(&cands, &centroid, None, one, &p), vec![2]);
+    }
+
+    #[test]
+    fn train_scorer_cross_validates_and_finds_the_reference_sentence() {
+        // Twelve articles whose reference restates the sentence with figures.
+        let articles: Vec<(Vec<CandidateRow>, String)> = (0..12)
+            .map(|a| {
+                let k = a % 4;
+                let rows: Vec<CandidateRow> = (0..4)
+                    .map(|i| {
+                        let text = if i == k {
+                            format!("Kim ngạch xuất khẩu tăng {a},{i}% so với cùng kỳ năm trước theo báo cáo mới")
+                        } else {
+                            format!("Hội nghị {i} bàn nhiều nội dung khác nhau về công tác chung của ngành trong năm")
+                        };
+                        row(&text, i)
+                    })
+                    .collect();
+                let reference = rows[k].text.clone();
+                (rows, reference)
+            })
+            .collect();
+        let (scorer, cv) = train_scorer(&articles, 1, 8).expect("usable articles");
+        assert_eq!(cv.len(), 4);
+        // Cross-validated: held-out articles get their figure sentence, so ROUGE-1 is high.
+        assert!(cv.iter().any(|p| p.rouge1 > 90.0), "{cv:?}");
+        let pool = pool(&articles[0].0, 8);
+        let x = scorer_features(&articles[0].0, &pool);
+        let best = (0..x.len())
+            .max_by(|&a, &b| scorer.score(&x[a]).total_cmp(&scorer.score(&x[b])))
+            .unwrap();
+        assert_eq!(best, 0);
+    }
 
     fn unit(v: &[f32]) -> Vec<f32> {
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();

@@ -248,19 +248,15 @@ fn usage_and_model_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// The regression bar on the held-out test set with every default (the shipped head and
+/// sentence scorer): a change that loses quality fails here. Bars sit a little under the
+/// figures in README (0.840 / 0.913 / 42.2 / 25.2) so that bootstrap-level noise from a
+/// kernel or tokeniser change does not fail CI, but a real loss does.
 #[test]
-fn eval_on_the_seeds_reaches_the_regression_bar() {
+fn eval_on_the_test_set_reaches_the_regression_bar() {
     let dir = tempfile::tempdir().unwrap();
-    let seeds: Vec<String> = std::fs::read_to_string(root().join("eval/dev.jsonl"))
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains("\"source\": \"seed\""))
-        .map(str::to_string)
-        .collect();
-    assert_eq!(seeds.len(), 5);
-    let labels = dir.path().join("seeds.jsonl");
-    std::fs::write(&labels, seeds.join("\n")).unwrap();
     let out = dir.path().join("report");
+    let labels = root().join("eval/test.jsonl");
     let o = bantin(&[
         "eval",
         "--labels",
@@ -272,13 +268,42 @@ fn eval_on_the_seeds_reaches_the_regression_bar() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("primary accuracy"), "{stdout}");
+    assert!(stdout.contains("paired difference"), "{stdout}");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-    let acc = report["classifiers"][0]["primary_accuracy"]["value"]
-        .as_f64()
-        .unwrap();
-    assert!(acc >= 0.8, "primary accuracy on the seeds {acc} < 0.8");
+    assert_eq!(report["articles"].as_u64(), Some(100));
+    let main = &report["classifiers"][0];
+    assert!(
+        main["name"]
+            .as_str()
+            .unwrap()
+            .contains("shipped few-shot head"),
+        "the default must be the shipped head: {}",
+        main["name"]
+    );
+    let value = |v: &Value| v["value"].as_f64().unwrap();
+    let acc = value(&main["primary_accuracy"]);
+    let micro = value(&main["micro_f1"]);
+    assert!(acc >= 0.80, "primary accuracy {acc} < 0.80");
+    assert!(micro >= 0.88, "theme micro-F1 {micro} < 0.88");
+    let rows = report["summarisers"].as_array().unwrap();
+    let row = |prefix: &str| {
+        rows.iter()
+            .find(|r| r["name"].as_str().unwrap().starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} row"))
+    };
+    let (ours, lead) = (row("bantin extractive"), row("Lead-2"));
+    let (r1, r2) = (value(&ours["rouge1"]), value(&ours["rouge2"]));
+    assert!(
+        r1 >= 41.0 && r2 >= 24.0,
+        "extract ROUGE-1/2 {r1:.1}/{r2:.1}"
+    );
+    assert!(
+        r1 > value(&lead["rouge1"]) && r2 > value(&lead["rouge2"]),
+        "the extract must stay above Lead-2"
+    );
+    assert!(row("oracle-2")["rouge1"]["value"].as_f64().unwrap() > r1);
+    assert_eq!(report["summary_differences"].as_array().unwrap().len(), 3);
     for f in ["report.md", "theme_f1.svg", "confusion.svg"] {
         assert!(out.join(f).is_file(), "{f} missing");
     }

@@ -165,7 +165,9 @@ impl EngineBuilder {
         self
     }
 
-    /// A few-shot head from `bantin train`; without one, themes are zero-shot.
+    /// A head from `bantin train` (JSON), or `zero-shot` for calibrated prototypes without a
+    /// head. `None` (the default): the head bantin ships for its default model and taxonomy
+    /// when both are in use ([`crate::classify::shipped_head`]), else zero-shot.
     pub fn head(mut self, head: Option<PathBuf>) -> Self {
         self.head = head;
         self
@@ -235,19 +237,31 @@ impl EngineBuilder {
             Some(g) => Some(Arc::new(load_generator(g, &self.encoder, &self.progress)?)),
             None => None,
         };
-        let classifier = match &self.head {
+        let zero_shot = Classifier::ZeroShot(ZeroShot {
+            min_share: self.min_share,
+            ..ZeroShot::default()
+        });
+        let model = &embedder.provenance.model;
+        // The shipped sentence scorer fits the encoder, not the themes: it stays with a
+        // user's own taxonomy or zero-shot classification.
+        let shipped_scorer = crate::classify::shipped_scorer(model);
+        let (classifier, scorer) = match &self.head {
+            Some(path) if path.as_os_str() == "zero-shot" => (zero_shot, shipped_scorer),
             Some(path) => {
-                Classifier::FewShot(Head::load(path, &taxonomy, &embedder.provenance.model)?)
+                let head = Head::load(path, &taxonomy, model)?;
+                let scorer = head.scorer.or(shipped_scorer);
+                (Classifier::FewShot(head), scorer)
             }
-            None => Classifier::ZeroShot(ZeroShot {
-                min_share: self.min_share,
-                ..ZeroShot::default()
-            }),
+            None => match crate::classify::shipped_head(&taxonomy, model) {
+                Some(head) => (Classifier::FewShot(head), shipped_scorer),
+                None => (zero_shot, shipped_scorer),
+            },
         };
-        let options = Options {
+        let mut options = Options {
             length: self.length,
             ..Default::default()
         };
+        options.summary.scorer = scorer;
         let analyzer = Analyzer::new(embedder, Arc::new(taxonomy), classifier, options)?
             .with_abstractive(abstractive);
         Ok(Engine {

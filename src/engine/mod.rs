@@ -247,6 +247,35 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Fits the extractive summaries' sentence scorer on freshly analysed articles and their
+    /// reference summaries (id → summary), for summaries of this engine's length in sentences
+    /// (2 for a word budget). Articles read back from a state store carry no sentence
+    /// evidence and are skipped. `None` when no article is usable.
+    pub fn train_scorer(
+        &self,
+        analyses: &[Analysis],
+        references: &std::collections::HashMap<&str, &str>,
+    ) -> Option<(
+        crate::summarize::Scorer,
+        Vec<crate::summarize::ScorerCvPoint>,
+    )> {
+        let options = &self.analyzer.options;
+        let k = match options.length {
+            crate::summarize::Length::Sentences(n) => n.max(1),
+            crate::summarize::Length::Words(_) => 2,
+        };
+        let articles: Vec<(Vec<crate::summarize::CandidateRow>, String)> = analyses
+            .iter()
+            .filter_map(|a| {
+                let reference = references.get(a.result.id.as_str())?;
+                Some((a.candidates.clone(), reference.to_string()))
+            })
+            .collect();
+        crate::summarize::train_scorer(&articles, k, options.summary.min_words)
+    }
+}
+
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")

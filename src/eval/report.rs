@@ -35,6 +35,11 @@ pub struct EvalArgs {
     /// Bootstrap resamples for the 95% confidence intervals.
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: usize,
+    /// Also write, per labelled article, its gold labels, the classifier's evidence per theme
+    /// and every sentence's summariser evidence (JSON Lines), for fitting heads and scorers
+    /// (eval/fit_*.py).
+    #[arg(long, value_name = "FILE")]
+    pub dump: Option<PathBuf>,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
 }
@@ -211,6 +216,10 @@ pub struct Report {
     pub summarisers: Vec<SummaryReport>,
     pub timings: Timings,
     pub verdicts: Vec<String>,
+    /// Paired bootstrap intervals of bantin's first classifier row minus each other row.
+    pub classifier_differences: Vec<ClassDiffReport>,
+    /// Paired bootstrap intervals of bantin's extract minus each baseline summariser.
+    pub summary_differences: Vec<DiffReport>,
     /// Faithfulness and the gate, with `--summarizer abstractive|hybrid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generated: Option<GeneratedReport>,
@@ -233,6 +242,62 @@ pub struct DiffReport {
     pub rouge1: Interval,
     pub rouge2: Interval,
     pub rougel: Interval,
+}
+
+/// A classifier minus another on the same articles (paired bootstrap, 95%).
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassDiffReport {
+    pub name: String,
+    pub primary_accuracy: Interval,
+    pub micro_f1: Interval,
+    pub macro_f1: Interval,
+}
+
+fn rouge_diff(name: &str, a: &[Rouge], b: &[Rouge], iters: usize, seed: u64) -> DiffReport {
+    let col = |v: &[Rouge], f: fn(&Rouge) -> f64| v.iter().map(f).collect::<Vec<f64>>();
+    DiffReport {
+        name: name.to_string(),
+        rouge1: metrics::paired_bootstrap(&col(a, |r| r.r1), &col(b, |r| r.r1), iters, seed),
+        rouge2: metrics::paired_bootstrap(&col(a, |r| r.r2), &col(b, |r| r.r2), iters, seed + 1),
+        rougel: metrics::paired_bootstrap(&col(a, |r| r.rl), &col(b, |r| r.rl), iters, seed + 2),
+    }
+}
+
+/// Predictions of one classifier: primary and theme set per article.
+type Predictions = (Vec<String>, Vec<Vec<String>>);
+
+fn class_diff(
+    name: &str,
+    items: &[&Item],
+    a: &Predictions,
+    b: &Predictions,
+    themes: &[String],
+    iters: usize,
+    seed: u64,
+) -> ClassDiffReport {
+    let gold_p: Vec<String> = items.iter().map(|i| i.primary.clone()).collect();
+    let gold_s: Vec<Vec<String>> = items.iter().map(|i| i.themes.clone()).collect();
+    let pick = |v: &[String], idx: &[usize]| idx.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
+    let picks =
+        |v: &[Vec<String>], idx: &[usize]| idx.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
+    // Both systems on the same resample of articles: the difference of the statistic.
+    let stat = |f: &dyn Fn(&[usize], &Predictions) -> f64, seed| {
+        metrics::bootstrap(gold_p.len(), |idx| f(idx, a) - f(idx, b), iters, seed)
+    };
+    let acc =
+        |idx: &[usize], p: &Predictions| metrics::accuracy(&pick(&gold_p, idx), &pick(&p.0, idx));
+    let micro = |idx: &[usize], p: &Predictions| {
+        metrics::set_metrics(&picks(&gold_s, idx), &picks(&p.1, idx), themes).micro_f1
+    };
+    let macro_ = |idx: &[usize], p: &Predictions| {
+        metrics::set_metrics(&picks(&gold_s, idx), &picks(&p.1, idx), themes).macro_f1
+    };
+    ClassDiffReport {
+        name: name.to_string(),
+        primary_accuracy: stat(&acc, seed),
+        micro_f1: stat(&micro, seed + 1),
+        macro_f1: stat(&macro_, seed + 2),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -537,9 +602,11 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
     // (and loading a generator, when one is asked for).
     let model_load_s = engine.embedder().load_time.as_secs_f64();
     let prototypes_s = (engine.load_time().as_secs_f64() - model_load_s).max(0.0);
+    let few_shot = engine.classifier_name().starts_with("few-shot");
     let main_name = match &args.pipeline.head {
-        Some(p) => format!("bantin few-shot ({})", p.display()),
-        None => "bantin zero-shot".to_string(),
+        Some(p) if few_shot => format!("bantin few-shot ({})", p.display()),
+        None if few_shot => "bantin default (shipped few-shot head)".to_string(),
+        _ => "bantin zero-shot".to_string(),
     };
     let taxonomy = engine.taxonomy();
     let articles: Vec<Article> = items.iter().map(|i| i.article.clone()).collect();
@@ -559,6 +626,26 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         .collect();
     let themes = taxonomy.ids();
     let iters = args.bootstrap;
+    if let Some(path) = &args.dump {
+        let mut text = String::new();
+        for (a, it) in analyses.iter().zip(&scored) {
+            let line = serde_json::json!({
+                "id": it.article.id,
+                "title": it.article.title,
+                "primary": it.primary,
+                "themes": it.themes,
+                "summary": it.summary,
+                "predicted": a.result.primary,
+                "predicted_themes": a.result.themes.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+                "features": a.features,
+                "centroid": a.centroid,
+                "sentences": a.candidates,
+            });
+            text.push_str(&serde_json::to_string(&line)?);
+            text.push('\n');
+        }
+        crate::output::write_atomic(path, text.as_bytes())?;
+    }
 
     let mut classifiers = Vec::new();
     let pred_p: Vec<String> = analyses.iter().map(|a| a.result.primary.clone()).collect();
@@ -569,6 +656,32 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
     classifiers.push(classifier_report(
         &main_name, &scored, &pred_p, &pred_s, &themes, iters,
     ));
+    let mut predictions: Vec<Predictions> = vec![(pred_p.clone(), pred_s.clone())];
+    if few_shot {
+        // The same evidence through the zero-shot rule: what the head adds, on the same run.
+        let zs = crate::classify::Classifier::ZeroShot(crate::classify::ZeroShot {
+            min_share: args.pipeline.min_share,
+            ..Default::default()
+        });
+        let cls: Vec<_> = analyses
+            .iter()
+            .map(|a| zs.classify(&a.features, taxonomy))
+            .collect();
+        let p: Vec<String> = cls.iter().map(|c| c.primary.clone()).collect();
+        let s: Vec<Vec<String>> = cls
+            .iter()
+            .map(|c| c.themes.iter().map(|t| t.id.clone()).collect())
+            .collect();
+        classifiers.push(classifier_report(
+            "bantin zero-shot (same run, no head)",
+            &scored,
+            &p,
+            &s,
+            &themes,
+            iters,
+        ));
+        predictions.push((p, s));
+    }
 
     if let Some(train_path) = &args.train {
         if std::fs::canonicalize(train_path).ok() == std::fs::canonicalize(&args.labels).ok() {
@@ -608,6 +721,7 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
             used
         );
         classifiers.push(classifier_report(&name, &scored, &p, &s, &themes, iters));
+        predictions.push((p, s));
     }
 
     // Lexical baselines on the same cleaned sentences.
@@ -659,6 +773,21 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         &themes,
         iters,
     ));
+    predictions.push((lex_p, lex_s));
+    let short = |name: &str| name.split(" (").next().unwrap_or(name).to_string();
+    let classifier_differences: Vec<ClassDiffReport> = (1..classifiers.len())
+        .map(|k| {
+            class_diff(
+                &format!("{} − {}", short(&classifiers[0].name), classifiers[k].name),
+                &scored,
+                &predictions[0],
+                &predictions[k],
+                &themes,
+                iters,
+                40 + 3 * k as u64,
+            )
+        })
+        .collect();
 
     // Summaries.
     let n_sent = match args.pipeline.words {
@@ -688,6 +817,7 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
     };
     let mut lead = Vec::new();
     let mut textrank = Vec::new();
+    let mut oracle = Vec::new();
     for (sents, it) in cleaned.iter().zip(&scored) {
         let el = eligible(sents, it.article.title.as_deref());
         let refs: Vec<&str> = el.iter().map(String::as_str).collect();
@@ -701,6 +831,7 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
             .map(|i| refs[i])
             .collect();
         textrank.push(rouge::rouge(&t.join(" "), &it.summary));
+        oracle.push(oracle_summary(&refs, n_sent, &it.summary));
     }
     let summ_name = match args.pipeline.words {
         Some(w) => format!("bantin extractive ({w} words)"),
@@ -748,6 +879,29 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         summary_report(&format!("Lead-{n_sent}"), &lead, iters),
         summary_report(&format!("lexical TextRank-{n_sent}"), &textrank, iters),
     ]);
+    let summary_differences = vec![
+        rouge_diff(
+            &format!("{} − Lead-{n_sent}", short(&summ_name)),
+            &ours,
+            &lead,
+            iters,
+            61,
+        ),
+        rouge_diff(
+            &format!("{} − TextRank-{n_sent}", short(&summ_name)),
+            &ours,
+            &textrank,
+            iters,
+            64,
+        ),
+        rouge_diff(
+            &format!("{} − oracle-{n_sent}", short(&summ_name)),
+            &ours,
+            &oracle,
+            iters,
+            67,
+        ),
+    ];
 
     let stats = engine.embedder().stats();
     let timings = Timings {
@@ -788,6 +942,11 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
             ));
         }
     }
+    summarisers.push(summary_report(
+        &format!("oracle-{n_sent} (best {n_sent} sentences for the reference: the ceiling)"),
+        &oracle,
+        iters,
+    ));
     let mut skipped_all = skipped.clone();
     skipped_all.extend(
         errors
@@ -805,6 +964,8 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         summarisers,
         timings,
         verdicts,
+        classifier_differences,
+        summary_differences,
         generated: generated_report.as_ref().map(|(r, _)| r.clone()),
     };
     write_report(&report, &args.out)?;
@@ -817,6 +978,45 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
         crate::output::write_atomic(&args.out.join("summaries.jsonl"), text.as_bytes())?;
     }
     Ok(report)
+}
+
+/// The `k` sentences (in article order) with the best ROUGE-1 + ROUGE-2 against the
+/// reference, by exhaustive search over pairs (single sentences for `k` = 1; greedy beyond 2).
+fn oracle_summary(sents: &[&str], k: usize, reference: &str) -> Rouge {
+    let score = |idx: &[usize]| {
+        let mut idx = idx.to_vec();
+        idx.sort_unstable();
+        let text: Vec<&str> = idx.iter().map(|&i| sents[i]).collect();
+        rouge::rouge(&text.join(" "), reference)
+    };
+    let value = |r: &Rouge| r.r1 + r.r2;
+    let mut best: Vec<usize> = Vec::new();
+    let mut best_r = score(&[]);
+    if k >= 2 && sents.len() >= 2 {
+        for i in 0..sents.len() {
+            for j in i + 1..sents.len() {
+                let r = score(&[i, j]);
+                if value(&r) > value(&best_r) {
+                    best_r = r;
+                    best = vec![i, j];
+                }
+            }
+        }
+    }
+    while best.len() < k.min(sents.len()) {
+        let next = (0..sents.len())
+            .filter(|i| !best.contains(i))
+            .map(|i| {
+                let mut t = best.clone();
+                t.push(i);
+                (i, score(&t))
+            })
+            .max_by(|a, b| value(&a.1).total_cmp(&value(&b.1)));
+        let Some((i, r)) = next else { break };
+        best.push(i);
+        best_r = r;
+    }
+    best_r
 }
 
 fn ci(i: &Interval, scale: f64, digits: usize) -> String {
@@ -862,6 +1062,36 @@ pub fn headline(r: &Report) -> String {
             ci(&m.rouge2, 1.0, 1),
             ci(&m.rougel, 1.0, 1)
         );
+    }
+    if !r.classifier_differences.is_empty() || !r.summary_differences.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n| paired difference (95% bootstrap) | primary accuracy | theme micro-F1 | theme macro-F1 |\n|---|---|---|---|"
+        );
+        for d in &r.classifier_differences {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                d.name,
+                ci(&d.primary_accuracy, 1.0, 3),
+                ci(&d.micro_f1, 1.0, 3),
+                ci(&d.macro_f1, 1.0, 3)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\n| paired difference (95% bootstrap) | ROUGE-1 | ROUGE-2 | ROUGE-L |\n|---|---|---|---|"
+        );
+        for d in &r.summary_differences {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                d.name,
+                ci(&d.rouge1, 1.0, 1),
+                ci(&d.rouge2, 1.0, 1),
+                ci(&d.rougel, 1.0, 1)
+            );
+        }
     }
     if let Some(g) = &r.generated {
         s.push_str(&generated_section(g));
