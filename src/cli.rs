@@ -241,6 +241,11 @@ pub struct TrainArgs {
     /// Where to write the head (JSON).
     #[arg(long, short = 'o', default_value = "head.json")]
     pub out: PathBuf,
+    /// Where the primary theme comes from: `prototypes` (the calibrated zero-shot primary,
+    /// robust on real pages; the head decides the rest of the set) or `head` (learned too).
+    /// Cross-validation prints both accuracies.
+    #[arg(long, value_enum, default_value = "prototypes")]
+    pub primary: crate::classify::PrimaryRule,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
 }
@@ -855,14 +860,16 @@ fn train(args: TrainArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "head".into());
-    let Some((mut head, used)) = engine.train_head(&name, &run.analyses, &labels) else {
+    let Some((mut head, used)) = engine.train_head(&name, &run.analyses, &labels, args.primary) else {
         anyhow::bail!("{}: no usable labelled articles", args.labels.display());
     };
     for p in &head.cv {
         progress.info(&format!(
-            "head cross-validation (5 folds): l2 {}: primary accuracy {:.3}, theme micro-F1 {:.3}{}",
+            "head cross-validation (5 folds): l2 {}: primary accuracy {:.3} (learned {:.3}, prototypes {:.3}), theme micro-F1 {:.3}{}",
             p.l2,
             p.primary_accuracy,
+            p.learned_primary_accuracy,
+            p.prototype_primary_accuracy,
             p.micro_f1,
             if p.l2 == head.l2 { "  ← chosen" } else { "" }
         ));

@@ -228,6 +228,7 @@ impl Engine {
         name: &str,
         analyses: &[Analysis],
         labels: &std::collections::HashMap<&str, (&str, &[String])>,
+        rule: crate::classify::PrimaryRule,
     ) -> Option<(crate::classify::Head, usize)> {
         let taxonomy = self.taxonomy();
         let data: Vec<_> = analyses
@@ -242,7 +243,8 @@ impl Engine {
         if data.is_empty() {
             return None;
         }
-        let head = crate::classify::Head::train(name, &self.provenance().model, taxonomy, &data);
+        let head =
+            crate::classify::Head::train(name, &self.provenance().model, taxonomy, &data, rule);
         Some((head, data.len()))
     }
 }

@@ -702,7 +702,12 @@ pub fn evaluate(args: &EvalArgs, progress: &Progress) -> anyhow::Result<Report> 
                 )
             })
             .collect();
-        let Some((head, used)) = engine.train_head("eval-few-shot", &train_an, &labels) else {
+        let Some((head, used)) = engine.train_head(
+            "eval-few-shot",
+            &train_an,
+            &labels,
+            crate::classify::PrimaryRule::default(),
+        ) else {
             anyhow::bail!("{}: no usable labelled articles", train_path.display());
         };
         let fs = crate::classify::Classifier::FewShot(head);
