@@ -254,6 +254,10 @@ fn every_route_and_every_error() {
     let big = json!({"articles": [{"id": "big", "text": "chữ ".repeat(3000)}]});
     let (code, v) = post(&url, &big);
     assert_eq!(code, 413, "over --max-body: {v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("--max-body"),
+        "{v}"
+    );
     match ureq::post(&url).send_string("{}") {
         Err(ureq::Error::Status(415, _)) => {}
         other => panic!("no content type: {other:?}"),

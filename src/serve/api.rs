@@ -33,6 +33,7 @@ pub(crate) fn router(app: Shared) -> Router {
         .route("/openapi.json", get(openapi))
         .nest("/v1", v1)
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), refuse_oversized))
         .layer(middleware::from_fn_with_state(app.clone(), track))
         .layer(DefaultBodyLimit::max(app.config.max_body))
         .with_state(app)
@@ -532,6 +533,37 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Counts requests and times them, by route pattern (not by raw path: ids stay out of labels).
+/// The most of an oversized body that is read and thrown away before the 413 is sent.
+const DRAIN_LIMIT: usize = 64 << 20;
+
+/// A body declared larger than `--max-body` is refused with 413 *after* reading it (up to
+/// [`DRAIN_LIMIT`]): a server that answers and closes while the client is still sending makes
+/// the kernel reset the connection, and the client sees "broken pipe" instead of the 413 and
+/// its message. Bodies beyond the drain limit are refused at once.
+async fn refuse_oversized(State(app): State<Shared>, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > app.config.max_body as u64 => {
+            if n <= DRAIN_LIMIT as u64 {
+                let _ = axum::body::to_bytes(req.into_body(), DRAIN_LIMIT).await;
+            }
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "request body is {n} bytes, larger than the limit of {} (--max-body); send fewer articles per request",
+                    app.config.max_body
+                ),
+            )
+            .into_response()
+        }
+        _ => next.run(req).await,
+    }
+}
+
 async fn track(State(app): State<Shared>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
