@@ -4,8 +4,9 @@
 Reads DIR/summaries.jsonl (one line per article: flags, encoder cosine of the generated text and
 of the extract to the article centroid, ROUGE of each) and prints, for each margin m, the mean
 ROUGE-1/2 of "as shown" when a generated summary is shown iff it has no flags and
-cos(generated) >= cos(extract) + m. Run it on dev only; the chosen m goes into
-src/abstractive.rs (GATE_MARGIN).
+cos(generated) >= cos(extract) + m. Run it on dev only; the chosen m goes into the generator's
+manifest (models/generators/NAME.toml, `gate_margin`). The summaries' own gate decisions do not
+matter: coverage is recorded for every summary that passes the checks.
 
     python3 eval/choose_gate.py out/eval-dev
 """

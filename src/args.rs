@@ -143,6 +143,12 @@ pub struct GenArgs {
     /// one thread can be faster than two that wait for each other.
     #[arg(long, default_value_t = 0, env = "BANTIN_GEN_THREADS")]
     pub gen_threads: usize,
+    /// A generated summary is shown instead of the extract only when it passes every check and
+    /// its encoder vector is at least this much closer (cosine) to the article's centroid than
+    /// the extract's. Default: the generator's manifest (chosen on eval/dev.jsonl), else 0.
+    /// A large value (1) always shows the extract; -1 shows every summary that passes the checks.
+    #[arg(long, env = "BANTIN_GATE_MARGIN", allow_hyphen_values = true)]
+    pub gate_margin: Option<f32>,
 }
 
 impl ModelArgs {
@@ -173,6 +179,7 @@ impl GenArgs {
             max_input_tokens: self.max_input_tokens,
             precision: self.gen_precision,
             threads: self.gen_threads,
+            gate_margin: self.gate_margin,
         })
     }
 }

@@ -108,6 +108,10 @@ pub struct Manifest {
     pub mirror: Option<Mirror>,
 }
 
+/// The gate's rule as stated: at least as close as the extract (`abstractive::DEFAULT_GATE_MARGIN`).
+fn default_gate_margin() -> f32 {
+    0.0
+}
 fn default_revision() -> String {
     "main".into()
 }
@@ -145,6 +149,9 @@ pub struct GeneratorManifest {
     pub context: usize,
     #[serde(default = "default_max_new")]
     pub max_new_tokens: usize,
+    /// The gate's margin for this model (`abstractive::gate`), chosen on dev; absent: 0.
+    #[serde(default = "default_gate_margin")]
+    pub gate_margin: f32,
     #[serde(default)]
     pub license: Option<String>,
     #[serde(default)]
@@ -417,6 +424,12 @@ mod tests {
                 );
             }
             assert!(m.max_new_tokens > 0 && m.max_new_tokens < m.context);
+            // A cosine margin: outside ±1 the gate would be always or never open by accident.
+            assert!((-1.0..=1.0).contains(&m.gate_margin), "{name}: gate_margin");
+            // Only a model measured on dev has its own margin (the manifest says how).
+            if m.name != "gemma-3-270m" {
+                assert_eq!(m.gate_margin, 0.0, "{name}: gate_margin not chosen on dev");
+            }
         }
         let gens = generators().unwrap();
         for name in [

@@ -431,7 +431,13 @@ impl Analyzer {
             warnings.extend(warns);
             summary.map(|mut s| {
                 let extract = summary_texts.join(" ");
-                crate::abstractive::gate_with_encoder(&mut s, &self.embedder, &extract, &centroid);
+                crate::abstractive::gate_with_encoder(
+                    &mut s,
+                    &self.embedder,
+                    &extract,
+                    &centroid,
+                    ab.settings.gate_margin,
+                );
                 s
             })
         });

@@ -61,6 +61,8 @@ pub struct GeneratorConfig {
     pub precision: Precision,
     /// 0 = all cores.
     pub threads: usize,
+    /// The gate's margin; `None` = the model manifest's `gate_margin`.
+    pub gate_margin: Option<f32>,
 }
 
 impl Default for GeneratorConfig {
@@ -77,6 +79,7 @@ impl Default for GeneratorConfig {
             max_input_tokens: 1536,
             precision: Precision::default(),
             threads: 0,
+            gate_margin: None,
         }
     }
 }
@@ -350,6 +353,7 @@ pub fn load_generator(
         hybrid_sentences: g.hybrid_sentences.max(1),
         max_input_tokens: g.max_input_tokens.max(16),
         threads: g.threads,
+        gate_margin: g.gate_margin.unwrap_or(resolved.manifest.gate_margin),
     };
     Ok(Abstractive::new(generator, settings))
 }

@@ -163,6 +163,16 @@ pub fn tidy(text: &str) -> String {
             parts.push(l.to_string());
         }
     }
+    // A line break ends a heading or a list item: without a full stop the lines would run
+    // together into one sentence ("… Việt Nam Cần cơ chế …"), which reads badly and welds the
+    // end of one name to the next line's first word. The last line is left as written, since
+    // the truncation check reads its ending.
+    let last = parts.len().saturating_sub(1);
+    for p in parts.iter_mut().take(last) {
+        if !p.ends_with(['.', '!', '?', '…', ':', ';', ',', '"', '”', ')']) {
+            p.push('.');
+        }
+    }
     parts
         .join(" ")
         .split_whitespace()
@@ -243,6 +253,11 @@ mod tests {
         );
         assert_eq!(tidy("12.5% GDP"), "12.5% GDP");
         assert_eq!(tidy("  \n "), "");
+        // A line break without punctuation is a sentence end, so names do not run together.
+        assert_eq!(
+            tidy("Tự động hóa Việt Nam\nCần cơ chế đặt hàng\nCon số"),
+            "Tự động hóa Việt Nam. Cần cơ chế đặt hàng. Con số"
+        );
     }
 
     #[test]

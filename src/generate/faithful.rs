@@ -580,6 +580,18 @@ mod tests {
     }
 
     #[test]
+    fn names_do_not_run_across_the_lines_of_a_tidied_summary() {
+        // Generated headings and list items come one per line without punctuation; read as one
+        // run they would make a name the article lacks ("Hà Nội Bộ").
+        let raw = "Bộ trưởng phát biểu tại Hà Nội\nBộ Chính trị giao Ban Kinh tế Trung ương chủ trì";
+        assert_eq!(bad(&crate::generate::check::tidy(raw), ARTICLE), vec![]);
+        assert_eq!(
+            bad(&raw.replace('\n', " "), ARTICLE),
+            vec![("Hà Nội Bộ Chính".into(), SpanKind::Name)]
+        );
+    }
+
+    #[test]
     fn a_changed_number_is_unsupported() {
         let s = "Tốc độ tăng năng suất lao động bình quân đạt 7,5%/năm theo Nghị quyết 29-NQ/TW.";
         assert_eq!(bad(s, ARTICLE), vec![("7,5%".into(), SpanKind::Percent)]);

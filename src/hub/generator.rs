@@ -84,6 +84,7 @@ fn local_manifest(name: &str, family: String, path: &Path) -> GeneratorManifest 
         instruct: false,
         context: 8192,
         max_new_tokens: 160,
+        gate_margin: 0.0,
         license: None,
         notes: None,
         mirror: None,
