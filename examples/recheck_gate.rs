@@ -49,7 +49,12 @@ fn run() -> Result<(), String> {
             let spans = faithful::unsupported(generated, &faithful::Source::new(source));
             let old: Vec<String> = line["unsupported"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|s| s["text"].as_str()).map(String::from).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s["text"].as_str())
+                        .map(String::from)
+                        .collect()
+                })
                 .unwrap_or_default();
             let new: Vec<String> = spans.iter().map(|s| s.text.clone()).collect();
             before += !old.is_empty() as usize;

@@ -749,6 +749,25 @@ mod tests {
             s.gate_reason,
             "flagged: facts not in the article: amount \"25\""
         );
+        // The margin is the generator's: +0.03 keeps out a summary only 0.02 closer, -1
+        // lets through one that passed the checks whatever its coverage.
+        let mut s = summary(true);
+        gate(&mut s, cov(0.82, 0.80), 0.03);
+        assert_eq!(s.shown, Shown::Extract, "{}", s.gate_reason);
+        assert!(s.gate_reason.contains("margin +0.030"), "{}", s.gate_reason);
+        let mut s = summary(true);
+        gate(&mut s, cov(0.84, 0.80), 0.03);
+        assert_eq!(s.shown, Shown::Generated, "{}", s.gate_reason);
+        let mut s = summary(true);
+        gate(&mut s, cov(0.30, 0.80), -1.0);
+        assert_eq!(s.shown, Shown::Generated, "{}", s.gate_reason);
+        let mut s = summary(false);
+        gate(&mut s, cov(0.99, 0.10), -1.0);
+        assert_eq!(
+            s.shown,
+            Shown::Extract,
+            "flags close the gate whatever the margin"
+        );
         let mut s = summary(true);
         gate(&mut s, Err("encoder failed".into()), 0.0);
         assert_eq!(s.shown, Shown::Extract);

@@ -860,7 +860,8 @@ fn train(args: TrainArgs, progress: &Progress) -> anyhow::Result<Outcome> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "head".into());
-    let Some((mut head, used)) = engine.train_head(&name, &run.analyses, &labels, args.primary) else {
+    let Some((mut head, used)) = engine.train_head(&name, &run.analyses, &labels, args.primary)
+    else {
         anyhow::bail!("{}: no usable labelled articles", args.labels.display());
     };
     for p in &head.cv {

@@ -372,6 +372,13 @@ fn hybrid_digest_with_the_real_generator() {
         let shown = g["shown"].as_str().unwrap();
         assert!(shown == "extract" || shown == "generated", "{a}");
         assert!(!g["gate_reason"].as_str().unwrap().is_empty(), "{a}");
+        if g["usable"].as_bool().unwrap() {
+            // Judged on coverage with the manifest's margin, chosen on dev.
+            assert!(
+                g["gate_reason"].as_str().unwrap().contains("margin +0.030"),
+                "{a}"
+            );
+        }
         if shown == "generated" {
             assert!(g["usable"].as_bool().unwrap(), "{a}");
             assert!(g.get("unsupported").is_none(), "{a}");
@@ -392,7 +399,8 @@ fn hybrid_digest_with_the_real_generator() {
     }
     let md = std::fs::read_to_string(out.join("digest.md")).unwrap();
     assert!(md.contains("Tóm tắt do máy viết: gemma-3-270m"), "{md}");
-    // Deterministic by default: the same run gives the same text.
+    // Deterministic by default: the same run gives the same text. An open gate (margin -1)
+    // shows every summary that passes the checks, and only those.
     let o = bantin(&[
         "summarize",
         input.to_str().unwrap(),
@@ -402,6 +410,8 @@ fn hybrid_digest_with_the_real_generator() {
         "24",
         "--hybrid-sentences",
         "3",
+        "--gate-margin",
+        "-1",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let again: Vec<Value> = String::from_utf8_lossy(&o.stdout)
@@ -411,5 +421,12 @@ fn hybrid_digest_with_the_real_generator() {
     for (a, b) in articles.iter().zip(&again) {
         assert_eq!(a["id"], b["id"]);
         assert_eq!(a["abstractive"]["text"], b["abstractive"]["text"]);
+        let g = &b["abstractive"];
+        let want = if g["usable"].as_bool().unwrap() {
+            "generated"
+        } else {
+            "extract"
+        };
+        assert_eq!(g["shown"], want, "{b}");
     }
 }

@@ -255,7 +255,10 @@ fn every_route_and_every_error() {
     let (code, v) = post(&url, &big);
     assert_eq!(code, 413, "over --max-body: {v}");
     assert!(
-        v["error"]["message"].as_str().unwrap().contains("--max-body"),
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--max-body"),
         "{v}"
     );
     match ureq::post(&url).send_string("{}") {

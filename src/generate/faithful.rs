@@ -583,7 +583,8 @@ mod tests {
     fn names_do_not_run_across_the_lines_of_a_tidied_summary() {
         // Generated headings and list items come one per line without punctuation; read as one
         // run they would make a name the article lacks ("Hà Nội Bộ").
-        let raw = "Bộ trưởng phát biểu tại Hà Nội\nBộ Chính trị giao Ban Kinh tế Trung ương chủ trì";
+        let raw =
+            "Bộ trưởng phát biểu tại Hà Nội\nBộ Chính trị giao Ban Kinh tế Trung ương chủ trì";
         assert_eq!(bad(&crate::generate::check::tidy(raw), ARTICLE), vec![]);
         assert_eq!(
             bad(&raw.replace('\n', " "), ARTICLE),

@@ -33,7 +33,10 @@ pub(crate) fn router(app: Shared) -> Router {
         .route("/openapi.json", get(openapi))
         .nest("/v1", v1)
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(app.clone(), refuse_oversized))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            refuse_oversized,
+        ))
         .layer(middleware::from_fn_with_state(app.clone(), track))
         .layer(DefaultBodyLimit::max(app.config.max_body))
         .with_state(app)
