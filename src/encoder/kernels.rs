@@ -1068,15 +1068,9 @@ fn gelu_chunk(x: &mut [f32]) {
     match detect() {
         // SAFETY: the features were detected at run time.
         Isa::Avx512Vnni => return unsafe { simd512::gelu(x) },
-        Isa::AvxVnni | Isa::Avx2 => return unsafe { gelu_v256(x) },
+        Isa::AvxVnni | Isa::Avx2 => return unsafe { simd256::gelu(x) },
         _ => {}
     }
-    gelu_body(x)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn gelu_v256(x: &mut [f32]) {
     gelu_body(x)
 }
 
@@ -1216,6 +1210,11 @@ pub fn attention_head(
         // SAFETY: the features were detected at run time; lengths are checked inside.
         Isa::Avx512Vnni if (q.len() / len).is_multiple_of(16) && s.len().is_multiple_of(16) => {
             return unsafe { simd512::attention(q, k, v, out, kt, s, len, scale) }
+        }
+        Isa::Avx512Vnni | Isa::AvxVnni | Isa::Avx2
+            if (q.len() / len).is_multiple_of(8) && s.len().is_multiple_of(8) =>
+        {
+            return unsafe { simd256::attention(q, k, v, out, kt, s, len, scale) }
         }
         Isa::Avx512Vnni | Isa::AvxVnni | Isa::Avx2 => {
             return unsafe { attention_v256(q, k, v, out, kt, s, len, scale) }
@@ -1396,6 +1395,203 @@ mod simd512 {
                 }
                 _mm512_storeu_ps(out.as_mut_ptr().add(i * d + db), _mm512_mul_ps(acc, inv));
                 db += 16;
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd256 {
+    //! AVX2 + FMA versions of the f32 loops that `simd512` covers, for CPUs without AVX-512
+    //! (Zen 2/3, Intel before Ice Lake). Written out because the portable bodies, compiled with
+    //! AVX2 enabled, do not vectorise: `fast_erf` branches on the sign, and the attention's
+    //! reductions are kept in order.
+    use std::arch::x86_64::*;
+
+    /// The same algorithm as `fast_exp`, 8 lanes.
+    #[inline(always)]
+    pub unsafe fn exp(x: __m256) -> __m256 {
+        let magic = _mm256_set1_ps(12_582_912.0);
+        let x = _mm256_min_ps(
+            _mm256_max_ps(x, _mm256_set1_ps(-87.3)),
+            _mm256_set1_ps(88.7),
+        );
+        let t = _mm256_fmadd_ps(x, _mm256_set1_ps(std::f32::consts::LOG2_E), magic);
+        let n = _mm256_sub_ps(t, magic);
+        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_145_75), x);
+        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428_606_8e-6), r);
+        let mut p = _mm256_set1_ps(1.0 / 5040.0);
+        for c in [
+            1.0 / 720.0,
+            1.0 / 120.0,
+            1.0 / 24.0,
+            1.0 / 6.0,
+            0.5,
+            1.0,
+            1.0,
+        ] {
+            p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+        }
+        let bits = _mm256_slli_epi32::<23>(_mm256_add_epi32(
+            _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(magic)),
+            _mm256_set1_epi32(127),
+        ));
+        _mm256_mul_ps(p, _mm256_castsi256_ps(bits))
+    }
+
+    /// Exact GELU, 0.5·x·(1 + erf(x/√2)), erf as in `fast_erf`.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn gelu(x: &mut [f32]) {
+        let n = x.len() / 8 * 8;
+        let p = x.as_mut_ptr();
+        let coef = [
+            0.170_872_77f32,
+            -0.822_152_23,
+            1.488_515_87,
+            -1.135_203_98,
+            0.278_868_07,
+            -0.186_288_06,
+            0.096_784_18,
+            0.374_091_96,
+            1.000_023_7,
+        ];
+        let one = _mm256_set1_ps(1.0);
+        let half = _mm256_set1_ps(0.5);
+        let sign = _mm256_set1_ps(-0.0);
+        let mut i = 0;
+        while i < n {
+            let a = _mm256_loadu_ps(p.add(i));
+            let u = _mm256_mul_ps(a, _mm256_set1_ps(std::f32::consts::FRAC_1_SQRT_2));
+            let z = _mm256_andnot_ps(sign, u);
+            let t = _mm256_div_ps(one, _mm256_fmadd_ps(half, z, one));
+            let mut poly = _mm256_set1_ps(coef[0]);
+            for &c in &coef[1..] {
+                poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(c));
+            }
+            let arg = _mm256_sub_ps(
+                _mm256_fnmadd_ps(z, z, _mm256_mul_ps(poly, t)),
+                _mm256_set1_ps(1.265_512_2),
+            );
+            let erfc = _mm256_mul_ps(t, exp(arg));
+            // erf(u) = sign(u)·(1 − erfc(|u|)): copy u's sign bit onto the magnitude.
+            let e = _mm256_or_ps(_mm256_sub_ps(one, erfc), _mm256_and_ps(sign, u));
+            let g = _mm256_mul_ps(_mm256_mul_ps(half, a), _mm256_add_ps(one, e));
+            _mm256_storeu_ps(p.add(i), g);
+            i += 8;
+        }
+        super::gelu_body(&mut x[n..]);
+    }
+
+    #[inline(always)]
+    unsafe fn hmax(v: __m256) -> f32 {
+        let m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        let m = _mm_max_ss(m, _mm_shuffle_ps::<1>(m, m));
+        _mm_cvtss_f32(m)
+    }
+
+    #[inline(always)]
+    unsafe fn hsum(v: __m256) -> f32 {
+        let m = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+        let m = _mm_add_ss(m, _mm_shuffle_ps::<1>(m, m));
+        _mm_cvtss_f32(m)
+    }
+
+    /// Lanes `0..valid` set (all bits), the rest clear.
+    #[inline(always)]
+    unsafe fn first(valid: usize) -> __m256 {
+        let idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(valid as i32), idx))
+    }
+
+    /// See `attention_body`; requires d % 8 == 0 and s.len() % 8 == 0.
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn attention(
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        out: &mut [f32],
+        kt: &mut [f32],
+        s: &mut [f32],
+        len: usize,
+        scale: f32,
+    ) {
+        let d = q.len() / len;
+        let lenp = s.len();
+        assert!(
+            d.is_multiple_of(8) && lenp.is_multiple_of(8) && lenp >= len && kt.len() >= d * lenp
+        );
+        assert!(k.len() >= len * d && v.len() >= len * d && out.len() >= len * d);
+        kt.fill(0.0);
+        for j in 0..len {
+            for e in 0..d {
+                kt[e * lenp + j] = k[j * d + e];
+            }
+        }
+        let sp = s.as_mut_ptr();
+        let ktp = kt.as_ptr();
+        let vp = v.as_ptr();
+        let ninf = _mm256_set1_ps(f32::NEG_INFINITY);
+        let blocks = len.div_ceil(8) * 8;
+        for i in 0..len {
+            let qi = &q[i * d..(i + 1) * d];
+            let mut mx = ninf;
+            let mut jb = 0;
+            while jb < blocks {
+                // Two independent accumulators: the FMA latency is 4 cycles.
+                let mut a0 = _mm256_setzero_ps();
+                let mut a1 = _mm256_setzero_ps();
+                let mut e = 0;
+                while e + 1 < d {
+                    let k0 = _mm256_loadu_ps(ktp.add(e * lenp + jb));
+                    let k1 = _mm256_loadu_ps(ktp.add((e + 1) * lenp + jb));
+                    a0 = _mm256_fmadd_ps(_mm256_set1_ps(qi[e] * scale), k0, a0);
+                    a1 = _mm256_fmadd_ps(_mm256_set1_ps(qi[e + 1] * scale), k1, a1);
+                    e += 2;
+                }
+                if e < d {
+                    let k0 = _mm256_loadu_ps(ktp.add(e * lenp + jb));
+                    a0 = _mm256_fmadd_ps(_mm256_set1_ps(qi[e] * scale), k0, a0);
+                }
+                let acc = _mm256_add_ps(a0, a1);
+                // Padding columns get −∞ (weight 0 after the exp).
+                let acc = _mm256_blendv_ps(ninf, acc, first(len - jb));
+                mx = _mm256_max_ps(mx, acc);
+                _mm256_storeu_ps(sp.add(jb), acc);
+                jb += 8;
+            }
+            let mx = _mm256_set1_ps(hmax(mx));
+            let mut sum = _mm256_setzero_ps();
+            let mut jb = 0;
+            while jb < blocks {
+                let e = exp(_mm256_sub_ps(_mm256_loadu_ps(sp.add(jb)), mx));
+                let e = _mm256_and_ps(e, first(len - jb));
+                sum = _mm256_add_ps(sum, e);
+                _mm256_storeu_ps(sp.add(jb), e);
+                jb += 8;
+            }
+            let inv = _mm256_set1_ps(1.0 / hsum(sum));
+            let mut db = 0;
+            while db < d {
+                let mut a0 = _mm256_setzero_ps();
+                let mut a1 = _mm256_setzero_ps();
+                let mut j = 0;
+                while j + 1 < len {
+                    let v0 = _mm256_loadu_ps(vp.add(j * d + db));
+                    let v1 = _mm256_loadu_ps(vp.add((j + 1) * d + db));
+                    a0 = _mm256_fmadd_ps(_mm256_set1_ps(*sp.add(j)), v0, a0);
+                    a1 = _mm256_fmadd_ps(_mm256_set1_ps(*sp.add(j + 1)), v1, a1);
+                    j += 2;
+                }
+                if j < len {
+                    let v0 = _mm256_loadu_ps(vp.add(j * d + db));
+                    a0 = _mm256_fmadd_ps(_mm256_set1_ps(*sp.add(j)), v0, a0);
+                }
+                let acc = _mm256_add_ps(a0, a1);
+                _mm256_storeu_ps(out.as_mut_ptr().add(i * d + db), _mm256_mul_ps(acc, inv));
+                db += 8;
             }
         }
     }
@@ -1784,6 +1980,98 @@ mod tests {
                         .sum();
                     assert!((out[i * d + e] as f64 - o).abs() < 1e-5, "{len}x{d}");
                 }
+            }
+        }
+    }
+
+    type AttentionFn =
+        unsafe fn(&[f32], &[f32], &[f32], &mut [f32], &mut [f32], &mut [f32], usize, f32);
+    type GeluFn = unsafe fn(&mut [f32]);
+
+    /// Every f32 attention and GELU implementation this CPU can run, each against f64
+    /// references: the dispatcher picks only one, so the others would go untested here.
+    #[test]
+    fn every_attention_and_gelu_path_the_cpu_has_matches_the_reference() {
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
+        let mut paths: Vec<(&str, AttentionFn, usize)> = vec![(
+            "portable",
+            |q, k, v, o, kt, s, l, sc| attention_body(q, k, v, o, kt, s, l, sc),
+            1,
+        )];
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
+        let mut gelus: Vec<(&str, GeluFn)> = vec![("portable", |x| gelu_body(x))];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                paths.push(("avx2", simd256::attention, 8));
+                gelus.push(("avx2", simd256::gelu));
+            }
+            if is_x86_feature_detected!("avx512f") {
+                paths.push(("avx512", simd512::attention, 16));
+                gelus.push(("avx512", simd512::gelu));
+            }
+        }
+        let mut rng = Lcg(7);
+        for (name, f, multiple) in &paths {
+            // Lengths 1, odd, one past a block, several blocks; head sizes 8 (if the path
+            // takes it), 16, 32 (e5-small's).
+            for &(len, d) in &[
+                (1usize, 32usize),
+                (7, 8),
+                (9, 16),
+                (17, 32),
+                (64, 32),
+                (131, 32),
+            ] {
+                if d % multiple != 0 {
+                    continue;
+                }
+                let lenp = len.div_ceil(16) * 16;
+                let q = rng.vec(len * d);
+                let k = rng.vec(len * d);
+                let v = rng.vec(len * d);
+                let mut out = vec![0f32; len * d];
+                let mut kt = vec![0f32; lenp * d];
+                let mut s = vec![0f32; lenp];
+                // SAFETY: the path's features were detected above.
+                unsafe { f(&q, &k, &v, &mut out, &mut kt, &mut s, len, 0.3) };
+                for i in 0..len {
+                    let sc: Vec<f64> = (0..len)
+                        .map(|j| {
+                            (0..d)
+                                .map(|e| q[i * d + e] as f64 * k[j * d + e] as f64)
+                                .sum::<f64>()
+                                * 0.3
+                        })
+                        .collect();
+                    let m = sc.iter().cloned().fold(f64::MIN, f64::max);
+                    let z: f64 = sc.iter().map(|x| (x - m).exp()).sum();
+                    for e in 0..d {
+                        let o: f64 = (0..len)
+                            .map(|j| (sc[j] - m).exp() / z * v[j * d + e] as f64)
+                            .sum();
+                        let got = out[i * d + e] as f64;
+                        assert!((got - o).abs() < 1e-5, "{name} {len}x{d}: {got} vs {o}");
+                    }
+                }
+            }
+        }
+        // 203 values: every lane position and a scalar tail; both signs, 0 and large |x|.
+        let x: Vec<f32> = (0..203).map(|i| (i as f32 - 101.0) / 11.0).collect();
+        let reference: Vec<f64> = x
+            .iter()
+            .map(|&v| 0.5 * v as f64 * (1.0 + libm_erf(v as f64 / 2f64.sqrt())))
+            .collect();
+        for (name, g) in &gelus {
+            let mut y = x.clone();
+            // SAFETY: the path's features were detected above.
+            unsafe { g(&mut y) };
+            for ((a, b), v) in y.iter().zip(&reference).zip(&x) {
+                let a = *a as f64;
+                assert!(
+                    (a - b).abs() < 1e-6 * (1.0 + b.abs()),
+                    "{name} gelu({v}) {a} vs {b}"
+                );
             }
         }
     }
