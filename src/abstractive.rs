@@ -393,7 +393,7 @@ impl Abstractive {
         let started = std::time::Instant::now();
         let mut on_token = |n: usize| {
             if let Some(bar) = &bar {
-                if n % 4 == 0 {
+                if n.is_multiple_of(4) {
                     let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
                     bar.set_message(format!("generating {n} tok, {rate:.0} tok/s"));
                 }

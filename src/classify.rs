@@ -10,6 +10,7 @@
 //!   - `score`: the mean of its sentences' similarities (how much the whole text is about it);
 //!   - `share`: the fraction of sentences (weighted by length) for which it is the best theme
 //!     (how much of the text is mainly about it, a stand-in for "a full paragraph").
+//!
 //! The primary theme is the best `score`. The theme set is the primary plus, at most four in
 //! all and ordered by score, every theme that is either the main topic of at least a quarter of
 //! the text (`share` ≥ 0.25, `--min-share`: "at least a full paragraph") or close to the whole
@@ -24,6 +25,10 @@
 //!
 //! Few-shot (`bantin train`): a logistic head over the same per-theme features, fitted on
 //! labelled articles, saved as JSON and used when given with `--head`.
+
+// The learned models index features, themes and weights in step: index loops read clearer
+// than zipped iterators there.
+#![allow(clippy::needless_range_loop)]
 
 use crate::encoder::{Embedder, EncoderError, Role};
 use crate::taxonomy::Taxonomy;
@@ -358,6 +363,8 @@ impl Default for ZeroShot {
     }
 }
 
+// One per engine: the size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Classifier {
     ZeroShot(ZeroShot),
     FewShot(Head),

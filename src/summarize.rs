@@ -7,6 +7,10 @@
 //! and so are photo captions. Such sentences ([`Flaw`]) are penalised as summary material and
 //! never chosen as a headline.
 
+// The learned models index features, themes and weights in step: index loops read clearer
+// than zipped iterators there.
+#![allow(clippy::needless_range_loop)]
+
 use crate::classify::dot;
 use serde::{Deserialize, Serialize};
 

@@ -450,7 +450,7 @@ pub(crate) mod tests {
 
     #[test]
     fn stops_a_loop() {
-        let script: Vec<&str> = std::iter::repeat(["x", "y"]).take(20).flatten().collect();
+        let script: Vec<&str> = std::iter::repeat_n(["x", "y"], 20).flatten().collect();
         let mut g = generator(&script, 4096);
         let out = g.generate("Bài", &greedy(100), &mut |_| {}).unwrap();
         assert_eq!(out.stop, StopReason::Loop);

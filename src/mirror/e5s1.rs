@@ -146,7 +146,7 @@ impl<'a> E5s1<'a> {
                 header.qk
             )));
         }
-        if header.heads == 0 || header.hidden % header.heads != 0 {
+        if header.heads == 0 || !header.hidden.is_multiple_of(header.heads) {
             return Err(MirrorError::Format(
                 "E5S1 heads do not divide hidden size".into(),
             ));
