@@ -56,12 +56,23 @@ fn main() {
     for &(name, n, k) in &shapes {
         let w: Vec<f32> = (0..n * k).map(|_| rnd()).collect();
         let x: Vec<f32> = (0..m * k).map(|_| rnd()).collect();
-        mats.push((name, n, k, PackedI8::new(&w, n, k, vec![0.0; n]), x));
+        mats.push((name, n, k, w, x));
     }
-    for isa in kernels::available() {
-        let mut line = format!("{:>12}", isa.name());
+    // Each path with the weights packed as the encoder packs them for it (±64 on AVX2), and
+    // AVX2 once more on ±127 weights (the sign-trick kernel) for comparison.
+    let mut runs: Vec<(kernels::Isa, i32)> = kernels::available()
+        .into_iter()
+        .map(|i| (i, kernels::weight_max(i)))
+        .collect();
+    if kernels::Isa::Avx2.supported() {
+        runs.push((kernels::Isa::Avx2, 127));
+    }
+    for (isa, qmax) in runs {
+        let mut line = format!("{:>12} ±{qmax:<3}", isa.name());
         let (mut macs_total, mut s_total, mut c_total) = (0f64, 0f64, 0f64);
-        for (name, n, k, p, x) in &mats {
+        for (name, n, k, w, x) in &mats {
+            let (n, k) = (*n, *k);
+            let p = &PackedI8::with_range(w, n, k, vec![0.0; n], qmax);
             let mut out = vec![0f32; m * n];
             kernels::linear_i8_with(isa, x, m, p, &mut out, Post::None);
             let t = Instant::now();

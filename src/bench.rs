@@ -330,12 +330,13 @@ pub fn int8_macs_per_cycle(isa: crate::encoder::kernels::Isa) -> Option<(f64, &'
         // splits each into two 256-bit halves, so it is half of this there.
         Isa::Avx512Vnni => (2.0 * 64.0, "vpdpbusd zmm: 64 multiply-adds, 2 per cycle"),
         Isa::AvxVnni => (2.0 * 32.0, "vpdpbusd ymm: 32 multiply-adds, 2 per cycle"),
-        // The peak of the instruction; the kernel pairs each vpmaddubsw with a vpsignb and a
-        // vpmaddwd, which compete for the same vector ports, so it cannot reach this.
+        // The peak of the instruction; the kernel pairs each vpmaddubsw with a vpmaddwd (i16
+        // pairs to i32), which competes for the same two vector ports, so its own limit is
+        // half of this.
         Isa::Avx2 => (
             2.0 * 32.0,
-            "vpmaddubsw ymm: 32 multiply-adds, 2 per cycle (each also needs a vpsignb and a \
-             vpmaddwd on the same ports)",
+            "vpmaddubsw ymm: 32 multiply-adds, 2 per cycle (each also needs a vpmaddwd on the \
+             same ports: the kernel's own limit is half of this)",
         ),
         Isa::NeonDot => (
             2.0 * 16.0,

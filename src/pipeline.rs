@@ -511,7 +511,7 @@ fn calibration_cache(embedder: &Embedder, taxonomy: &Taxonomy) -> std::path::Pat
     // The kernel changes the vectors (int8 vs f32): cached calibration follows it.
     let key = format!(
         "{}|{}|{}|{}|{}",
-        embedder.kernel.name(),
+        embedder.kernel.key(),
         p.model,
         p.weights_sha256.as_deref().unwrap_or("-"),
         taxonomy.fingerprint(),

@@ -280,7 +280,15 @@ fn fast_kernels_match_candle_on_a_tiny_bert() {
     let texts = mixed_texts();
     let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
     let candle = vectors(&load_kernel(&dir, Kernel::Candle), &refs);
-    for (kernel, min_cos) in [(Kernel::FastF32, 0.99999), (Kernel::FastInt8, 0.999)] {
+    // Where the int8 path is AVX2 without VNNI, weights are ±64 instead of ±127 (one bit
+    // less, so that `vpmaddubsw` cannot saturate): measured worst 0.9977 on this random model
+    // (±127: every non-empty text ≥ 0.999). On the real model both stay above 0.999
+    // (tests/real_model.rs: min 0.99905 with ±64, 0.99936 with ±127).
+    let int8_min = match bantin::encoder::kernels::weight_max(bantin::encoder::kernels::detect()) {
+        127 => 0.999,
+        _ => 0.997,
+    };
+    for (kernel, min_cos) in [(Kernel::FastF32, 0.99999), (Kernel::FastInt8, int8_min)] {
         let got = vectors(&load_kernel(&dir, kernel), &refs);
         let mut worst = 1f32;
         for (i, (a, b)) in got.iter().zip(&candle).enumerate() {

@@ -33,7 +33,7 @@ struct Linear {
 impl Linear {
     fn new(w: Vec<f32>, n: usize, k: usize, bias: Vec<f32>, p: Precision) -> Linear {
         let w = match p {
-            Precision::Int8 => Weights::Int8(PackedI8::new(&w, n, k, bias)),
+            Precision::Int8 => Weights::Int8(PackedI8::for_isa(kernels::detect(), &w, n, k, bias)),
             Precision::F32 => Weights::F32(w, bias),
         };
         Linear { n, k, w }

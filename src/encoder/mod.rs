@@ -94,6 +94,18 @@ impl Kernel {
         }
     }
 
+    /// The kernel and, for int8, the weight range this machine's path packs (±64 on AVX2):
+    /// what changes the vectors, for cache keys.
+    pub fn key(self) -> String {
+        match self {
+            Kernel::FastInt8 => match kernels::weight_max(kernels::detect()) {
+                127 => "int8".to_string(),
+                q => format!("int8-w{q}"),
+            },
+            k => k.name().to_string(),
+        }
+    }
+
     /// `BANTIN_KERNEL` = candle | int8 | f32 | auto (default: int8 where the fast path applies
     /// and the CPU has AVX2 or AVX-512 VNNI, f32 where it applies without them).
     pub fn from_env() -> Result<Option<Kernel>, EncoderError> {
