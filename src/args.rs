@@ -149,6 +149,11 @@ pub struct GenArgs {
     /// A large value (1) always shows the extract; -1 shows every summary that passes the checks.
     #[arg(long, env = "BANTIN_GATE_MARGIN", allow_hyphen_values = true)]
     pub gate_margin: Option<f32>,
+    /// How the article is put to the generator: plain, one-shot (after a worked Vietnamese
+    /// example), facts (its numbers, dates, codes and names listed) or one-shot-facts.
+    /// Default: the generator's manifest (chosen on eval/dev.jsonl), else plain.
+    #[arg(long, value_enum, env = "BANTIN_PROMPT")]
+    pub prompt: Option<crate::generate::template::PromptStyle>,
 }
 
 impl ModelArgs {
@@ -180,6 +185,7 @@ impl GenArgs {
             precision: self.gen_precision,
             threads: self.gen_threads,
             gate_margin: self.gate_margin,
+            prompt: self.prompt,
         })
     }
 }

@@ -63,6 +63,8 @@ pub struct GeneratorConfig {
     pub threads: usize,
     /// The gate's margin; `None` = the model manifest's `gate_margin`.
     pub gate_margin: Option<f32>,
+    /// How the article is put to the model; `None` = the model manifest's `template.prompt`.
+    pub prompt: Option<crate::generate::template::PromptStyle>,
 }
 
 impl Default for GeneratorConfig {
@@ -80,6 +82,7 @@ impl Default for GeneratorConfig {
             precision: Precision::default(),
             threads: 0,
             gate_margin: None,
+            prompt: None,
         }
     }
 }
@@ -314,7 +317,7 @@ pub fn load_generator(
     let resolved = hub::resolve_generator(&g.generator, &opts)?;
     let device = crate::device::parse(&encoder.device)?;
     let spinner = progress.spinner(&format!("loading generator {}", resolved.provenance.model));
-    let generator =
+    let mut generator =
         crate::generate::load::load_with(&resolved, &device, g.precision).map_err(|source| {
             EngineError::Generator {
                 model: resolved.provenance.model.clone(),
@@ -322,6 +325,9 @@ pub fn load_generator(
             }
         })?;
     spinner.finish_and_clear();
+    if let Some(style) = g.prompt {
+        generator.template.prompt = style;
+    }
     // T5 summarisers are tuned for the task through their prefix; a base decoder is not.
     if !resolved.manifest.instruct && resolved.manifest.template.prefix.is_empty() {
         progress.warn(&format!(
