@@ -22,8 +22,10 @@ use std::path::{Path, PathBuf};
 // A tiny Gemma 3 GGUF
 
 const HIDDEN: usize = 64;
-const HEADS: usize = 2;
-const KV_HEADS: usize = 1;
+// Two key/value heads shared by two query heads each: the one-token path groups query heads
+// per key/value head, and a wrong grouping shows against the prompt pass.
+const HEADS: usize = 4;
+const KV_HEADS: usize = 2;
 const HEAD_DIM: usize = 32;
 const FFN: usize = 128;
 const WINDOW: u32 = 4;

@@ -8,6 +8,7 @@
 //! position `i` sees keys `j` with `i - W < j <= i` (W tokens including itself); every
 //! `sliding_window_type`-th layer is global; GGUF norm weights already include Gemma's `1 +`.
 
+use super::q8gemv::Q8Gemv;
 use super::{GenerateError, LanguageModel};
 use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, IndexOp, Module, Tensor};
@@ -97,24 +98,43 @@ impl Rope {
 enum Fused {
     One(QMatMul, Vec<usize>),
     Many(Vec<QMatMul>),
+    /// Q8_0 rows for one-token steps only (see `q8gemv`).
+    Step(Q8Gemv, Vec<usize>),
+}
+
+/// Splits the last dimension of `y` into parts of `rows` values.
+fn split(y: Tensor, rows: &[usize]) -> candle_core::Result<Vec<Tensor>> {
+    let last = y.rank() - 1;
+    let mut at = 0;
+    rows.iter()
+        .map(|&r| {
+            let part = y.narrow(last, at, r);
+            at += r;
+            part
+        })
+        .collect()
 }
 
 impl Fused {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Vec<Tensor>> {
         match self {
-            Fused::One(m, rows) => {
-                let y = m.forward(x)?;
-                let last = y.rank() - 1;
-                let mut at = 0;
-                rows.iter()
-                    .map(|&r| {
-                        let part = y.narrow(last, at, r);
-                        at += r;
-                        part
-                    })
-                    .collect()
-            }
+            Fused::One(m, rows) => split(m.forward(x)?, rows),
             Fused::Many(ms) => ms.iter().map(|m| m.forward(x)).collect(),
+            Fused::Step(g, rows) => {
+                let mut dims = x.dims().to_vec();
+                if dims.iter().rev().skip(1).product::<usize>() != 1 {
+                    return Err(candle_core::Error::Msg(
+                        "a one-token projection was given several tokens".into(),
+                    ));
+                }
+                let v = x.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+                let mut y = vec![0f32; g.rows()];
+                g.forward(&v, &mut y);
+                if let Some(d) = dims.last_mut() {
+                    *d = y.len();
+                }
+                split(Tensor::from_vec(y, dims, x.device())?, rows)
+            }
         }
     }
 }
@@ -162,9 +182,16 @@ struct Layer {
 pub struct Gemma3 {
     /// Token embedding, kept quantized: rows are dequantized on lookup (262,144 × 640 in f32
     /// would be 670 MB).
-    embed: Arc<QTensor>,
-    /// `output.weight`, or the embedding itself when the file has none (tied weights).
-    output: QMatMul,
+    /// `None` when the tied output projection was repacked for one-token steps: the rows are
+    /// then read from `output_step`, and the matrix is not held twice (178 MB for 270m).
+    embed: Option<Arc<QTensor>>,
+    /// `output.weight`, or the embedding itself when the file has none (tied weights); `None`
+    /// when `output_step` replaces it (one-token steps are the only use outside `Exact`).
+    output: Option<QMatMul>,
+    /// The same matrix repacked for one-token steps, where it is Q8_0 and the CPU has
+    /// AVX-512 VNNI (see `q8gemv`); `output` then serves only the Exact precision's path.
+    output_step: Option<Q8Gemv>,
+    vocab: usize,
     hidden: usize,
     heads: usize,
     kv_heads: usize,
@@ -283,21 +310,27 @@ impl Loader<'_> {
     fn proj(&mut self, names: &[String]) -> Result<Proj, GenerateError> {
         Ok(match self.precision {
             Precision::Fast => Proj {
-                step: self.fused(names, false)?,
+                step: self.fused(names, false, false)?,
                 prompt: None,
             },
             Precision::Exact => Proj {
-                step: self.fused(names, true)?,
+                step: self.fused(names, true, false)?,
                 prompt: None,
             },
+            // The step matrices see one token at a time: the one-row kernel can take them.
             Precision::Mixed => Proj {
-                step: self.fused(names, false)?,
-                prompt: Some(self.fused(names, true)?),
+                step: self.fused(names, false, true)?,
+                prompt: Some(self.fused(names, true, false)?),
             },
         })
     }
 
-    fn fused(&mut self, names: &[String], exact: bool) -> Result<Fused, GenerateError> {
+    fn fused(
+        &mut self,
+        names: &[String],
+        exact: bool,
+        step_only: bool,
+    ) -> Result<Fused, GenerateError> {
         let mut parts = Vec::with_capacity(names.len());
         for n in names {
             let t = self.qtensor(n)?;
@@ -354,6 +387,11 @@ impl Loader<'_> {
             self.device,
         )
         .map_err(err)?;
+        if step_only && Q8Gemv::isa().is_some() {
+            if let Some(g) = Q8Gemv::from_qtensor(&t).map_err(err)? {
+                return Ok(Fused::Step(g, rows));
+            }
+        }
         Ok(Fused::One(QMatMul::from_qtensor(t).map_err(err)?, rows))
     }
 
@@ -509,6 +547,21 @@ impl Gemma3 {
             QMatMul::from_arc(embed.clone())
                 .map_err(|e| gguf_err(format!("token_embd.weight: {e}")))?
         };
+        let tied = !l.content.tensor_infos.contains_key("output.weight");
+        let output_step = match &output {
+            QMatMul::QTensor(t)
+                if precision != Precision::Exact && device.is_cpu() && Q8Gemv::isa().is_some() =>
+            {
+                Q8Gemv::from_qtensor(t).map_err(|e| gguf_err(format!("output projection: {e}")))?
+            }
+            _ => None,
+        };
+        let vocab = embed.shape().dims().first().copied().unwrap_or(0);
+        let (embed, output) = match &output_step {
+            Some(_) if tied => (None, None),
+            Some(_) => (Some(embed), None),
+            None => (Some(embed), Some(output)),
+        };
         let norm = l.norm("output_norm.weight", eps)?;
         let mut layers = Vec::with_capacity(blocks);
         for i in 0..blocks {
@@ -539,6 +592,8 @@ impl Gemma3 {
         Ok(Gemma3 {
             embed,
             output,
+            output_step,
+            vocab,
             hidden,
             heads,
             kv_heads,
@@ -584,7 +639,20 @@ impl Gemma3 {
         self.rope_local.ensure(start + seq, &self.device)?;
         self.rope_global.ensure(start + seq, &self.device)?;
         let ids = Tensor::new(tokens, &self.device)?;
-        let mut x = self.embed.embedding(&ids)?.reshape((1, seq, self.hidden))?;
+        let x = match (&self.embed, &self.output_step) {
+            (Some(e), _) => e.embedding(&ids)?,
+            (None, Some(g)) => {
+                let mut rows = vec![0f32; seq * self.hidden];
+                for (&t, row) in tokens.iter().zip(rows.chunks_exact_mut(self.hidden)) {
+                    g.row(t as usize, row);
+                }
+                Tensor::from_vec(rows, (seq, self.hidden), &self.device)?
+            }
+            (None, None) => {
+                return Err(candle_core::Error::Msg("no token embedding".into()));
+            }
+        };
+        let mut x = x.reshape((1, seq, self.hidden))?;
         x = (x * (self.hidden as f64).sqrt())?;
         let (mask_local, mask_global) = if seq > 1 {
             let w = self.layers.iter().find_map(|l| l.window);
@@ -636,20 +704,35 @@ impl Gemma3 {
                     }
                 }
             }
-            let kr = candle_transformers::utils::repeat_kv(k.clone(), heads / kv_heads)?;
-            let vr = candle_transformers::utils::repeat_kv(v.clone(), heads / kv_heads)?;
-            let mut att = (q.matmul(&kr.t()?.contiguous()?)? * self.attn_scale)?;
-            if let Some(cap) = self.attn_softcap {
-                att = ((att / cap)?.tanh()? * cap)?;
-            }
-            if let Some(m) = mask {
-                att = att.broadcast_add(m)?;
-            }
-            let att = candle_nn::ops::softmax_last_dim(&att)?;
-            let o = att
-                .matmul(&vr)?
-                .transpose(1, 2)?
-                .reshape((1, seq, heads * head_dim))?;
+            let o = if seq == 1 {
+                // One query per head: the heads that share a key/value head become rows of one
+                // product against it, (kv, groups, d) x (kv, d, T), so the cache is read in
+                // place. Copying it per head (repeat_kv) and transposing it were a tenth of a
+                // decode step at a few hundred tokens of context.
+                let groups = heads / kv_heads;
+                let q = q.reshape((1, kv_heads, groups, head_dim))?;
+                let mut att = (q.matmul(&k.t()?)? * self.attn_scale)?;
+                if let Some(cap) = self.attn_softcap {
+                    att = ((att / cap)?.tanh()? * cap)?;
+                }
+                let att = candle_nn::ops::softmax_last_dim(&att)?;
+                // Head h = kv * groups + g, the order repeat_kv gives the prompt pass.
+                att.matmul(&v)?.reshape((1, 1, heads * head_dim))?
+            } else {
+                let kr = candle_transformers::utils::repeat_kv(k.clone(), heads / kv_heads)?;
+                let vr = candle_transformers::utils::repeat_kv(v.clone(), heads / kv_heads)?;
+                let mut att = (q.matmul(&kr.t()?.contiguous()?)? * self.attn_scale)?;
+                if let Some(cap) = self.attn_softcap {
+                    att = ((att / cap)?.tanh()? * cap)?;
+                }
+                if let Some(m) = mask {
+                    att = att.broadcast_add(m)?;
+                }
+                let att = candle_nn::ops::softmax_last_dim(&att)?;
+                att.matmul(&vr)?
+                    .transpose(1, 2)?
+                    .reshape((1, seq, heads * head_dim))?
+            };
             let o = layer.wo.forward1(&o, seq)?;
             x = (layer.post_attn_norm.forward(&o)? + residual)?;
 
@@ -678,7 +761,21 @@ impl Gemma3 {
         self.pos = start + seq;
         let last = x.i((.., seq - 1, ..))?;
         let last = self.norm.forward(&last)?;
-        let mut logits = self.output.forward(&last)?;
+        if let Some(out) = &self.output_step {
+            let x = last.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+            let mut logits = vec![0f32; out.rows()];
+            out.forward(&x, &mut logits);
+            if let Some(cap) = self.final_softcap {
+                let cap = cap as f32;
+                logits.iter_mut().for_each(|v| *v = (*v / cap).tanh() * cap);
+            }
+            return Ok(logits);
+        }
+        let output = self
+            .output
+            .as_ref()
+            .ok_or_else(|| candle_core::Error::Msg("no output projection".into()))?;
+        let mut logits = output.forward(&last)?;
         if let Some(cap) = self.final_softcap {
             logits = ((logits / cap)?.tanh()? * cap)?;
         }
@@ -686,7 +783,7 @@ impl Gemma3 {
     }
 
     pub fn vocab_size(&self) -> usize {
-        self.embed.shape().dims().first().copied().unwrap_or(0)
+        self.vocab
     }
 }
 

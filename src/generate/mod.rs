@@ -9,6 +9,7 @@ pub mod faithful;
 pub mod gemma3;
 pub mod gguf_tokenizer;
 pub mod load;
+pub mod q8gemv;
 pub mod quantized;
 pub mod spm;
 pub mod t5;
