@@ -140,7 +140,7 @@ impl Q8Gemv {
         let group = blocks * CELL;
         let dst = SharedOut(out.as_mut_ptr());
         let data = &self.data;
-        candle_core::utils::barrier_pool().execute_chunked(self.groups, |range| {
+        let work = |range: std::ops::Range<usize>| {
             let data = &data[range.start * group..range.end * group];
             // SAFETY: `execute_chunked` hands out disjoint ranges of groups, so these row
             // ranges of `out` are disjoint, and `out` outlives the call, which returns only
@@ -156,7 +156,13 @@ impl Q8Gemv {
                 Isa::Avx512Vnni => unsafe { groups_avx512(data, blocks, &xq, &xd, out) },
                 _ => groups_scalar(data, blocks, &xq, &xd, out),
             }
-        });
+        };
+        // `--gen-threads 1` runs generation in a one-thread rayon pool: stay on this thread.
+        if rayon::current_num_threads() <= 1 {
+            work(0..self.groups);
+        } else {
+            candle_core::utils::barrier_pool().execute_chunked(self.groups, work);
+        }
         if !padded.is_empty() {
             y.copy_from_slice(&padded[..self.n]);
         }
@@ -318,12 +324,22 @@ mod tests {
                 .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
             // candle rounds the activation scale to f16; the rest is the same arithmetic.
             assert!(diff < 2e-3 * scale, "{n}x{k}: {diff} against scale {scale}");
-            let isas: Vec<Isa> = crate::encoder::kernels::available();
-            if Isa::Avx512Vnni.supported() {
-                assert!(isas.contains(&Isa::Avx512Vnni));
+            // Every path this CPU has, on candle's pool and on this thread alone (what a
+            // one-thread generation pool, `--gen-threads 1`, gets).
+            let one = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
+            for isa in [Isa::Avx512Vnni, Isa::Scalar] {
+                if !isa.supported() {
+                    continue;
+                }
                 let mut got = vec![0f32; n];
-                g.forward_with(Isa::Avx512Vnni, &x, &mut got);
-                assert_eq!(got, want, "{n}x{k}: avx512-vnni against scalar");
+                g.forward_with(isa, &x, &mut got);
+                assert_eq!(got, want, "{n}x{k}: {} against scalar", isa.name());
+                let mut alone = vec![0f32; n];
+                one.install(|| g.forward_with(isa, &x, &mut alone));
+                assert_eq!(alone, want, "{n}x{k}: {} on one thread", isa.name());
             }
         }
     }
