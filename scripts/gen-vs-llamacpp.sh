@@ -3,6 +3,11 @@
 # Vietnamese prompt, the same number of threads, greedy decoding, side by side in one run.
 #
 #   bash scripts/gen-vs-llamacpp.sh [NEW_TOKENS=128] [THREADS=2]
+#   GEN_ISA=avx2 bash scripts/gen-vs-llamacpp.sh ...   both sides held to AVX2 (+FMA, F16C):
+#       bantin with BANTIN_ISA=avx2, llama.cpp built a second time without -DGGML_NATIVE and
+#       with AVX-512 off, as an AVX2-only machine (Zen 2/3, Intel before Ice Lake) runs them.
+#       candle's own kernels pick their path themselves (AVX2 at most in candle 0.11's
+#       quantized code; the f32 prompt products through `gemm` may still use AVX-512).
 #
 # llama.cpp is built from source once (about 10 minutes on 2 cores) into ~/.cache/bantin-llamacpp:
 # the copy vendored in the llama-cpp-python source package on PyPI (the only registry that
@@ -16,12 +21,21 @@ NEW=${1:-128}
 THREADS=${2:-2}
 LLAMA_PY_VERSION=0.3.36
 DIR="${BANTIN_LLAMACPP_DIR:-$HOME/.cache/bantin-llamacpp}"
-OUTDIR="${GEN_VS_OUT:-out/gen-vs-llamacpp}"
+GEN_ISA="${GEN_ISA:-native}"
+case "$GEN_ISA" in
+  native) SUFFIX=""; ISA_FLAGS="-DGGML_NATIVE=ON" ;;
+  avx2) SUFFIX="-avx2"
+        ISA_FLAGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AVX_VNNI=OFF"
+        export BANTIN_ISA=avx2 ;;
+  *) echo "gen-vs-llamacpp: GEN_ISA is native or avx2, not $GEN_ISA" >&2; exit 2 ;;
+esac
+OUTDIR="${GEN_VS_OUT:-out/gen-vs-llamacpp$SUFFIX}"
 mkdir -p "$DIR" "$OUTDIR"
 say() { echo "gen-vs-llamacpp: $*" >&2; }
 
 # --- llama.cpp ----------------------------------------------------------------------------
-BIN="$DIR/build-$LLAMA_PY_VERSION/bin"
+BUILD="$DIR/build-$LLAMA_PY_VERSION$SUFFIX"
+BIN="$BUILD/bin"
 if [ ! -x "$BIN/llama-completion" ] || [ ! -x "$BIN/llama-bench" ]; then
   [ -x "$DIR/venv/bin/cmake" ] || {
     python3 -m venv "$DIR/venv"
@@ -35,11 +49,12 @@ if [ ! -x "$BIN/llama-completion" ] || [ ! -x "$BIN/llama-bench" ]; then
   fi
   say "building llama.cpp (vendored in llama-cpp-python $LLAMA_PY_VERSION)"
   start=$(date +%s)
-  PATH="$DIR/venv/bin:$PATH" cmake -S "$src/vendor/llama.cpp" -B "$DIR/build-$LLAMA_PY_VERSION" -G Ninja \
-    -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
-    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF >"$DIR/cmake.log"
-  PATH="$DIR/venv/bin:$PATH" nice -n 5 cmake --build "$DIR/build-$LLAMA_PY_VERSION" \
-    --target llama-completion llama-bench -j "$(nproc)" >"$DIR/build.log"
+  # shellcheck disable=SC2086 # ISA_FLAGS is a list of flags
+  PATH="$DIR/venv/bin:$PATH" cmake -S "$src/vendor/llama.cpp" -B "$BUILD" -G Ninja \
+    -DCMAKE_BUILD_TYPE=Release $ISA_FLAGS -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF >"$DIR/cmake$SUFFIX.log"
+  PATH="$DIR/venv/bin:$PATH" nice -n 5 cmake --build "$BUILD" \
+    --target llama-completion llama-bench -j "$(nproc)" >"$DIR/build$SUFFIX.log"
   say "llama.cpp built in $(($(date +%s) - start)) s"
 fi
 
@@ -58,7 +73,7 @@ printf '%s %s %s %s' "$para" "$para" "$para" "$para" >"$PROMPT"
 
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 isa="$(grep -m1 '^flags' /proc/cpuinfo | grep -o -w -E 'avx512_vnni|avx512f|avx_vnni|avx2|fma' | sort -u | tr '\n' ' ')"
-say "CPU: $cpu; $isa; $THREADS threads; $NEW new tokens, greedy"
+say "CPU: $cpu; $isa; $THREADS threads; $NEW new tokens, greedy; paths: $GEN_ISA"
 
 run_bantin() { # precision
   RAYON_NUM_THREADS=$THREADS ./target/release/examples/gemma_speed "$GGUF" "$NEW" "$1" "$PROMPT" \

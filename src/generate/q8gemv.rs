@@ -1,5 +1,5 @@
 //! One-token products with Q8_0 matrices (GGUF's 32-value blocks, an f16 scale each) on
-//! AVX-512 VNNI, for decoding: above all gemma-3's tied output projection, 262,144 × 640 read
+//! AVX-512 VNNI and AVX2, for decoding: above all gemma-3's tied output projection, 262,144 × 640 read
 //! in full for every generated token (a third of a step through candle's AVX2 `vec_dot`, whose
 //! time scaled with threads: compute-bound, not memory-bound).
 //!
@@ -40,7 +40,12 @@ impl Q8Gemv {
     /// The instruction set this kernel would use here, if it has one for this CPU (and
     /// `BANTIN_ISA` does not ask for a path without it).
     pub fn isa() -> Option<Isa> {
-        (detect() == Isa::Avx512Vnni).then_some(Isa::Avx512Vnni)
+        match detect() {
+            Isa::Avx512Vnni => Some(Isa::Avx512Vnni),
+            // AVX-VNNI machines (Alder Lake without AVX-512) take the AVX2 kernel.
+            Isa::AvxVnni | Isa::Avx2 if avx2_f16c() => Some(Isa::Avx2),
+            _ => None,
+        }
     }
 
     /// Repacks a 2-D Q8_0 tensor; `None` for any other type or shape.
@@ -125,6 +130,12 @@ impl Q8Gemv {
         assert_eq!(x.len(), self.k);
         assert_eq!(y.len(), self.n);
         let (xq, xd) = quantize(x);
+        // The AVX2 kernel takes the activations signed (its sign trick needs them within ±127).
+        let xs: Vec<u8> = if isa == Isa::Avx2 {
+            xq.iter().map(|v| v ^ 0x80).collect()
+        } else {
+            Vec::new()
+        };
         // Rows are computed in whole groups: straight into `y` when it holds whole groups.
         let mut padded = Vec::new();
         let out = if self.n == self.groups * ROWS {
@@ -154,6 +165,8 @@ impl Q8Gemv {
             match isa {
                 #[cfg(target_arch = "x86_64")]
                 Isa::Avx512Vnni => unsafe { groups_avx512(data, blocks, &xq, &xd, out) },
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 if avx2_f16c() => unsafe { groups_avx2(data, blocks, &xs, &xd, out) },
                 _ => groups_scalar(data, blocks, &xq, &xd, out),
             }
         };
@@ -166,6 +179,18 @@ impl Q8Gemv {
         if !padded.is_empty() {
             y.copy_from_slice(&padded[..self.n]);
         }
+    }
+}
+
+/// AVX2 with FMA and F16C (the scales are f16), which the AVX2 kernel needs.
+fn avx2_f16c() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        Isa::Avx2.supported() && is_x86_feature_detected!("f16c")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -287,6 +312,78 @@ unsafe fn groups_avx512_n<const L: usize>(
     }
 }
 
+/// AVX2 without VNNI: `vpmaddubsw` multiplies unsigned by signed bytes and adds pairs into
+/// i16, which Q8_0's full ±127 weights against offset activations would overflow. So, as in
+/// llama.cpp's AVX2 dot products, it gets |w| (unsigned) and sign(w) · x (signed, x within ±127):
+/// a pair is at most 2 × 128 × 127 = 32,512, no saturation; `vpmaddwd` with ones then sums each
+/// row's four products into its i32 lane. Half a group (8 rows) per 256-bit register, two groups
+/// at a time: 4 accumulators, within AVX2's 16 registers.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn groups_avx2(data: &[u8], blocks: usize, xs: &[u8], xd: &[f32], out: &mut [f32]) {
+    let count = out.len() / ROWS;
+    let mut g = 0;
+    while g + 2 <= count {
+        groups_avx2_n::<2>(data, blocks, xs, xd, out, g);
+        g += 2;
+    }
+    while g < count {
+        groups_avx2_n::<1>(data, blocks, xs, xd, out, g);
+        g += 1;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+// `l` and `h` index register arrays and pointer offsets at once.
+#[allow(clippy::needless_range_loop)]
+unsafe fn groups_avx2_n<const L: usize>(
+    data: &[u8],
+    blocks: usize,
+    xs: &[u8],
+    xd: &[f32],
+    out: &mut [f32],
+    g: usize,
+) {
+    use std::arch::x86_64::*;
+    debug_assert!((g + L) * blocks * CELL <= data.len() && (g + L) * ROWS <= out.len());
+    debug_assert!(xs.len() >= blocks * QK && xd.len() >= blocks);
+    let xw = xs.as_ptr() as *const i32;
+    let group = blocks * CELL;
+    let base = data.as_ptr().add(g * group);
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [[_mm256_setzero_ps(); 2]; L];
+    for b in 0..blocks {
+        let s = _mm256_set1_ps(*xd.get_unchecked(b));
+        let mut dots = [[_mm256_setzero_si256(); 2]; L];
+        for j in 0..QK / 4 {
+            let a = _mm256_set1_epi32(std::ptr::read_unaligned(xw.add(b * QK / 4 + j)));
+            for l in 0..L {
+                for h in 0..2 {
+                    let w = base.add(l * group + b * CELL + SUMS + SCALES + j * 64 + h * 32);
+                    let w = _mm256_loadu_si256(w as *const __m256i);
+                    let p = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(a, w));
+                    dots[l][h] = _mm256_add_epi32(dots[l][h], _mm256_madd_epi16(p, ones));
+                }
+            }
+        }
+        for l in 0..L {
+            for h in 0..2 {
+                let sc = base.add(l * group + b * CELL + SUMS + h * 16);
+                let sc = _mm256_cvtph_ps(_mm_loadu_si128(sc as *const __m128i));
+                let f = _mm256_cvtepi32_ps(dots[l][h]);
+                acc[l][h] = _mm256_fmadd_ps(f, _mm256_mul_ps(sc, s), acc[l][h]);
+            }
+        }
+    }
+    for l in 0..L {
+        for h in 0..2 {
+            _mm256_storeu_ps(out.as_mut_ptr().add((g + l) * ROWS + h * 8), acc[l][h]);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,8 +427,8 @@ mod tests {
                 .num_threads(1)
                 .build()
                 .unwrap();
-            for isa in [Isa::Avx512Vnni, Isa::Scalar] {
-                if !isa.supported() {
+            for isa in [Isa::Avx512Vnni, Isa::Avx2, Isa::Scalar] {
+                if !isa.supported() || (isa == Isa::Avx2 && !avx2_f16c()) {
                     continue;
                 }
                 let mut got = vec![0f32; n];
@@ -340,6 +437,59 @@ mod tests {
                 let mut alone = vec![0f32; n];
                 one.install(|| g.forward_with(isa, &x, &mut alone));
                 assert_eq!(alone, want, "{n}x{k}: {} on one thread", isa.name());
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_weights_and_activations_do_not_saturate() {
+        // Every weight at -128 or 127 and every activation at ±127, signs arranged so that
+        // each pair of products has the largest magnitude one direction or the other: the
+        // AVX2 path's i16 pair sums are at their limit (2 x 128 x 127).
+        let (n, k) = (48usize, 64usize);
+        let mut raw = Vec::new();
+        for r in 0..n {
+            for b in 0..k / QK {
+                raw.extend_from_slice(&f16::from_f32(0.5 + r as f32 / 64.0).to_le_bytes());
+                for j in 0..QK {
+                    let neg = (j / 2 + r + b) % 2 == 0;
+                    raw.push(if neg { 0x80 } else { 0x7f });
+                }
+            }
+        }
+        let g = Q8Gemv::from_blocks(&raw, n, k);
+        for flip in [false, true] {
+            let x: Vec<f32> = (0..k)
+                .map(|j| if ((j / 2) % 2 == 0) ^ flip { 1.0 } else { -1.0 })
+                .collect();
+            let mut want = vec![0f32; n];
+            g.forward_with(Isa::Scalar, &x, &mut want);
+            // Each row's exact value: the rows' weights against ±1 activations, x 127 / 127.
+            for (r, &got) in want.iter().enumerate() {
+                let mut exact = 0f64;
+                for b in 0..k / QK {
+                    let d = f16::from_f32(0.5 + r as f32 / 64.0).to_f64();
+                    for j in 0..QK {
+                        let w = if (j / 2 + r + b) % 2 == 0 {
+                            -128.0
+                        } else {
+                            127.0
+                        };
+                        exact += d * w * x[b * QK + j] as f64;
+                    }
+                }
+                assert!(
+                    (got as f64 - exact).abs() < 1e-3 * exact.abs().max(1.0),
+                    "row {r}"
+                );
+            }
+            for isa in [Isa::Avx512Vnni, Isa::Avx2] {
+                if !isa.supported() || (isa == Isa::Avx2 && !avx2_f16c()) {
+                    continue;
+                }
+                let mut got = vec![0f32; n];
+                g.forward_with(isa, &x, &mut got);
+                assert_eq!(got, want, "{}", isa.name());
             }
         }
     }
