@@ -704,31 +704,31 @@ impl Gemma3 {
                     }
                 }
             }
-            let o = if seq == 1 {
-                // One query per head: the heads that share a key/value head become rows of one
-                // product against it, (kv, groups, d) x (kv, d, T), so the cache is read in
-                // place. Copying it per head (repeat_kv) and transposing it were a tenth of a
-                // decode step at a few hundred tokens of context.
-                let groups = heads / kv_heads;
-                let q = q.reshape((1, kv_heads, groups, head_dim))?;
-                let mut att = (q.matmul(&k.t()?)? * self.attn_scale)?;
-                if let Some(cap) = self.attn_softcap {
-                    att = ((att / cap)?.tanh()? * cap)?;
-                }
-                let att = candle_nn::ops::softmax_last_dim(&att)?;
-                // Head h = kv * groups + g, the order repeat_kv gives the prompt pass.
-                att.matmul(&v)?.reshape((1, 1, heads * head_dim))?
-            } else {
-                let kr = candle_transformers::utils::repeat_kv(k.clone(), heads / kv_heads)?;
-                let vr = candle_transformers::utils::repeat_kv(v.clone(), heads / kv_heads)?;
-                let mut att = (q.matmul(&kr.t()?.contiguous()?)? * self.attn_scale)?;
+            // Raw scores to attention weights: scale, soft cap, mask, softmax.
+            let weights = |scores: Tensor| -> candle_core::Result<Tensor> {
+                let mut att = (scores * self.attn_scale)?;
                 if let Some(cap) = self.attn_softcap {
                     att = ((att / cap)?.tanh()? * cap)?;
                 }
                 if let Some(m) = mask {
                     att = att.broadcast_add(m)?;
                 }
-                let att = candle_nn::ops::softmax_last_dim(&att)?;
+                candle_nn::ops::softmax_last_dim(&att)
+            };
+            let o = if seq == 1 {
+                // One query per head: the heads that share a key/value head become rows of one
+                // product against it, (kv, groups, d) x (kv, d, T), so the cache is read in
+                // place. Copying it per head (repeat_kv) and transposing it were a tenth of a
+                // decode step at a few hundred tokens of context. (No mask for one token.)
+                let groups = heads / kv_heads;
+                let q = q.reshape((1, kv_heads, groups, head_dim))?;
+                let att = weights(q.matmul(&k.t()?)?)?;
+                // Head h = kv * groups + g, the order repeat_kv gives the prompt pass.
+                att.matmul(&v)?.reshape((1, 1, heads * head_dim))?
+            } else {
+                let kr = candle_transformers::utils::repeat_kv(k.clone(), heads / kv_heads)?;
+                let vr = candle_transformers::utils::repeat_kv(v.clone(), heads / kv_heads)?;
+                let att = weights(q.matmul(&kr.t()?.contiguous()?)?)?;
                 att.matmul(&vr)?
                     .transpose(1, 2)?
                     .reshape((1, seq, heads * head_dim))?

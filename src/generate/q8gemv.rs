@@ -55,14 +55,21 @@ impl Q8Gemv {
             return Ok(None);
         }
         let raw = t.data()?;
-        Ok(Some(Q8Gemv::from_blocks(&raw, dims[0], dims[1])))
+        Q8Gemv::from_blocks(&raw, dims[0], dims[1]).map(Some)
     }
 
     /// `raw`: `n` rows of `k / 32` Q8_0 blocks (an f16 scale, then 32 i8), as GGUF stores them.
-    pub fn from_blocks(raw: &[u8], n: usize, k: usize) -> Q8Gemv {
+    pub fn from_blocks(raw: &[u8], n: usize, k: usize) -> candle_core::Result<Q8Gemv> {
         let blocks = k / QK;
         let groups = n.div_ceil(ROWS);
-        assert_eq!(raw.len(), n * blocks * (2 + QK), "Q8_0 data of {n} x {k}");
+        if !k.is_multiple_of(QK) || raw.len() != n * blocks * (2 + QK) {
+            return Err(candle_core::Error::Msg(format!(
+                "Q8_0 data of a {n} x {k} matrix should be {} bytes of whole 32-value blocks, \
+                 found {}",
+                n * blocks * (2 + QK),
+                raw.len()
+            )));
+        }
         let mut data = vec![0u8; groups * blocks * CELL];
         for (g, cells) in data.chunks_exact_mut(blocks * CELL).enumerate() {
             for (b, cell) in cells.chunks_exact_mut(CELL).enumerate() {
@@ -84,14 +91,14 @@ impl Q8Gemv {
                 }
             }
         }
-        Q8Gemv {
+        Ok(Q8Gemv {
             n,
             k,
             blocks,
             groups,
             data,
             isa: Q8Gemv::isa().unwrap_or(Isa::Scalar),
-        }
+        })
     }
 
     pub fn rows(&self) -> usize {
@@ -129,13 +136,10 @@ impl Q8Gemv {
     pub fn forward_with(&self, isa: Isa, x: &[f32], y: &mut [f32]) {
         assert_eq!(x.len(), self.k);
         assert_eq!(y.len(), self.n);
-        let (xq, xd) = quantize(x);
-        // The AVX2 kernel takes the activations signed (its sign trick needs them within ±127).
-        let xs: Vec<u8> = if isa == Isa::Avx2 {
-            xq.iter().map(|v| v ^ 0x80).collect()
-        } else {
-            Vec::new()
-        };
+        // The AVX2 kernel takes the activations signed (its sign trick needs them within
+        // ±127); the others offset to unsigned bytes.
+        let offset = if isa == Isa::Avx2 { 0 } else { 128 };
+        let (xq, xd) = quantize(x, offset);
         // Rows are computed in whole groups: straight into `y` when it holds whole groups.
         let mut padded = Vec::new();
         let out = if self.n == self.groups * ROWS {
@@ -166,7 +170,7 @@ impl Q8Gemv {
                 #[cfg(target_arch = "x86_64")]
                 Isa::Avx512Vnni => unsafe { groups_avx512(data, blocks, &xq, &xd, out) },
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 if avx2_f16c() => unsafe { groups_avx2(data, blocks, &xs, &xd, out) },
+                Isa::Avx2 if avx2_f16c() => unsafe { groups_avx2(data, blocks, &xq, &xd, out) },
                 _ => groups_scalar(data, blocks, &xq, &xd, out),
             }
         };
@@ -206,8 +210,9 @@ impl SharedOut {
     }
 }
 
-/// Q8_0 quantisation of the activation row, offset to unsigned bytes: (`x_q + 128`, scales).
-fn quantize(x: &[f32]) -> (Vec<u8>, Vec<f32>) {
+/// Q8_0 quantisation of the activation row: (bytes `x_q + offset`, wrapping, so offset 0 gives
+/// two's-complement i8 and 128 unsigned bytes; the block scales).
+fn quantize(x: &[f32], offset: i32) -> (Vec<u8>, Vec<f32>) {
     let mut q = vec![0u8; x.len()];
     let mut d = vec![0f32; x.len() / QK];
     for ((xb, qb), db) in x
@@ -219,7 +224,7 @@ fn quantize(x: &[f32]) -> (Vec<u8>, Vec<f32>) {
         let s = amax / 127.0;
         let inv = if s > 0.0 { 1.0 / s } else { 0.0 };
         for (o, v) in qb.iter_mut().zip(xb) {
-            *o = ((v * inv).round().clamp(-127.0, 127.0) as i32 + 128) as u8;
+            *o = ((v * inv).round().clamp(-127.0, 127.0) as i32 + offset) as u8;
         }
         *db = s;
     }
@@ -389,6 +394,14 @@ mod tests {
     use super::*;
     use candle_core::{Device, Module, Tensor};
 
+    /// Every path of this kernel the CPU can run, the scalar reference last.
+    fn paths() -> Vec<Isa> {
+        [Isa::Avx512Vnni, Isa::Avx2, Isa::Scalar]
+            .into_iter()
+            .filter(|&i| i.supported() && (i != Isa::Avx2 || avx2_f16c()))
+            .collect()
+    }
+
     fn matrix(n: usize, k: usize, seed: u32) -> Tensor {
         // A fixed, uneven pattern: rows of different magnitudes and signs.
         let v: Vec<f32> = (0..n * k)
@@ -427,10 +440,7 @@ mod tests {
                 .num_threads(1)
                 .build()
                 .unwrap();
-            for isa in [Isa::Avx512Vnni, Isa::Avx2, Isa::Scalar] {
-                if !isa.supported() || (isa == Isa::Avx2 && !avx2_f16c()) {
-                    continue;
-                }
+            for isa in paths() {
                 let mut got = vec![0f32; n];
                 g.forward_with(isa, &x, &mut got);
                 assert_eq!(got, want, "{n}x{k}: {} against scalar", isa.name());
@@ -457,7 +467,7 @@ mod tests {
                 }
             }
         }
-        let g = Q8Gemv::from_blocks(&raw, n, k);
+        let g = Q8Gemv::from_blocks(&raw, n, k).unwrap();
         for flip in [false, true] {
             let x: Vec<f32> = (0..k)
                 .map(|j| if ((j / 2) % 2 == 0) ^ flip { 1.0 } else { -1.0 })
@@ -483,10 +493,7 @@ mod tests {
                     "row {r}"
                 );
             }
-            for isa in [Isa::Avx512Vnni, Isa::Avx2] {
-                if !isa.supported() || (isa == Isa::Avx2 && !avx2_f16c()) {
-                    continue;
-                }
+            for isa in paths() {
                 let mut got = vec![0f32; n];
                 g.forward_with(isa, &x, &mut got);
                 assert_eq!(got, want, "{}", isa.name());
@@ -509,6 +516,17 @@ mod tests {
             g.row(i, &mut row);
             assert_eq!(&row, want, "row {i}");
         }
+    }
+
+    #[test]
+    fn short_data_is_an_error_naming_the_sizes() {
+        let e = Q8Gemv::from_blocks(&[0u8; 33], 1, 32)
+            .err()
+            .expect("short data accepted");
+        assert!(
+            e.to_string().contains("34 bytes") && e.to_string().contains("found 33"),
+            "{e}"
+        );
     }
 
     #[test]
